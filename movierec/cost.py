@@ -1,0 +1,122 @@
+"""The co-like cost c(V) = sum_{i != j} (v_i^T v_j - X_ij)^2, exact and fast.
+
+V is d x n: column i is the embedding of movie i, as in the seed notebook. Expanding
+the square and using X = L^T L - diag(D) (D = like counts) gives, exactly,
+
+    c(V) = ||V V^T||^2 - sum_i s_i^2 - 2 (||V L^T||^2 - sum_i D_i s_i) + ||X||^2,
+    grad = 4 [(V V^T) V - (V L^T) L + V diag(D) - V diag(s)],     s_i = ||v_i||^2,
+
+which needs only d x d, d x users and sparse products: never an n x n matrix when d < n.
+
+Book page: "The model" (notebooks/02_model.ipynb).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from .data import Likes
+
+GRAM_BLOCK = 2048
+
+
+def colike_norm2(likes: Likes | sp.spmatrix) -> int:
+    """||X||_F^2 for X = offdiag(L^T L), exactly in integers, without forming X.
+
+    ||L^T L||^2 = ||L L^T||^2, so the Gram matrix of the shorter side is summed in column
+    blocks; the diagonal's share, sum_i D_i^2, is then removed.
+    """
+    matrix = sp.csr_matrix(likes.matrix if isinstance(likes, Likes) else likes).astype(np.int64)
+    side = matrix.T.tocsr() if matrix.shape[0] > matrix.shape[1] else matrix
+    side_t = side.T.tocsr()
+    total = 0
+    for start in range(0, side.shape[0], GRAM_BLOCK):
+        block = side[start : start + GRAM_BLOCK] @ side_t
+        total += int(np.square(block.data, dtype=np.int64).sum())
+    counts = np.asarray(matrix.sum(axis=0), dtype=np.int64).ravel()
+    return total - int(np.square(counts).sum())
+
+
+def to_torch_csr(matrix: sp.spmatrix, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """A scipy matrix as a torch sparse CSR tensor on ``device`` (beta-API warning muted)."""
+    csr = sp.csr_matrix(matrix)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(csr.indptr.astype(np.int64)),
+            torch.from_numpy(csr.indices.astype(np.int64)),
+            torch.from_numpy(csr.data.astype(np.float32)),
+            size=csr.shape,
+            check_invariants=False,
+        ).to(device=device, dtype=dtype)
+
+
+def accumulation_dtype(device: torch.device) -> torch.dtype:
+    """float64 for the cost's sums wherever the device has it (MPS has no float64)."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
+class CoLikeCost:
+    """c(V) and its exact gradient for one likes matrix, on one device and dtype.
+
+    Build once per data set; :meth:`value_and_grad` then costs O(n d^2 + nnz(L) d).
+    Book page: "The model".
+    """
+
+    def __init__(self, likes: Likes | sp.spmatrix, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32):
+        matrix = sp.csr_matrix(likes.matrix if isinstance(likes, Likes) else likes)
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.n_users, self.n_movies = matrix.shape
+        self.likes = to_torch_csr(matrix, self.device, dtype)
+        self.likes_t = to_torch_csr(matrix.T, self.device, dtype)
+        counts = np.asarray(matrix.sum(axis=0)).ravel()
+        self.like_counts = torch.as_tensor(counts, dtype=dtype, device=self.device)
+        self.x_norm2 = colike_norm2(matrix)
+        self.acc = accumulation_dtype(self.device)
+
+    def _check(self, V: torch.Tensor) -> None:
+        if V.ndim != 2 or V.shape[1] != self.n_movies:
+            raise ValueError(f"V must be d x {self.n_movies} (one column per movie), got {tuple(V.shape)}")
+
+    def value_and_grad(self, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(c(V), dc/dV) for V of shape d x n; the cost is summed in float64 where possible."""
+        self._check(V)
+        with torch.no_grad():
+            rows = V.mT  # n x d: movie embeddings as rows, contiguous when V is a transposed view
+            gram = V @ rows  # V V^T, d x d
+            norms = torch.linalg.vector_norm(rows, dim=1).square_()  # s_i = ||v_i||^2
+            user_side = self.likes @ rows  # L V^T, users x d
+            acc = self.acc
+            cost = (
+                gram.square().sum(dtype=acc)
+                - norms.square().sum(dtype=acc)
+                - 2 * (user_side.square().sum(dtype=acc) - torch.dot(self.like_counts.to(acc), norms.to(acc)))
+                + self.x_norm2
+            )
+            grad_rows = torch.addmm((self.like_counts - norms).unsqueeze(1) * rows, rows, gram)
+            grad_rows.sub_(self.likes_t @ user_side).mul_(4)
+        return cost, grad_rows.mT
+
+    def value(self, V: torch.Tensor) -> float:
+        """c(V) as a Python float."""
+        return float(self.value_and_grad(V)[0])
+
+
+def dense_cost(V: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """The masked formula itself, sum_{i != j} (v_i^T v_j - X_ij)^2, with an n x n residual.
+
+    The reference the factored cost is tested against; differentiable by autograd.
+    """
+    residual = V.mT @ V - X
+    return residual.square().sum() - residual.diagonal().square().sum()
+
+
+def seed_cost(V: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """The seed notebook's own expression, ``torch.eye`` rebuilt on every call (benchmarks)."""
+    n = X.shape[0]
+    return ((1 - torch.eye(n, device=X.device, dtype=X.dtype)) * (V.mT @ V - X) ** 2).sum()

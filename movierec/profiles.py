@@ -1,0 +1,139 @@
+"""Book parameters and YAML profiles: one schema, checked before any work starts.
+
+Every notebook's ``parameters`` cell declares a subset of :data:`PARAMETERS` with the
+same types and defaults (a test holds them to it). A profile (``book/profiles/*.yml``)
+sets any of them; an unknown name or a wrong type is an error naming the parameter and
+what it allows (papermill itself would only warn). Book page: "Re-run it yourself".
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ParameterError
+from .train import TrainConfig
+
+PROFILE_DIR = Path("book") / "profiles"
+SEED_TITLES = ["Apollo 13 (1995)", "Toy Story (1995)", "Home Alone (1990)"]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A book parameter: its papermill type name, default and one-line help."""
+
+    type: str
+    default: Any
+    help: str
+
+
+PARAMETERS: dict[str, Parameter] = {
+    "dataset": Parameter("str", "ml-latest-small", "MovieLens release to load"),
+    "data_path": Parameter("str", "", "archive or folder; empty: $MOVIEREC_DATA, the cache, then a download"),
+    "runs_dir": Parameter("str", "", "run store; empty: $MOVIEREC_RUNS, else runs/"),
+    "dim": Parameter("int", 64, "embedding size d"),
+    "epochs": Parameter("int", 100, "full-batch epochs per run"),
+    "init_std": Parameter("float", 0.5, "standard deviation of the initial embeddings"),
+    "seed": Parameter("int", 576, "seed of the initial embeddings"),
+    "model_optimizer": Parameter("str", "adam", "optimizer of the single run on the model page"),
+    "model_lr": Parameter("float", 0.5, "learning rate of that run"),
+    "adam_lrs": Parameter("list[float]", [0.5, 0.1, 0.01, 0.001], "Adam learning rates of the study"),
+    "sgd_lrs": Parameter("list[float]", [0.1, 0.01, 0.001, 1e-4, 1e-5, 1e-6], "SGD (momentum 0.9) learning rates"),
+    "titles": Parameter("list[str]", SEED_TITLES, "input titles for the recommendations"),
+    "top_n": Parameter("int", 10, "length of each recommendation list"),
+    "seed_epochs": Parameter("int", 1, "epochs of the seed's d = n Adam run (the seed ran 100)"),
+}
+
+
+def _check_type(name: str, value: Any, type_name: str) -> Any:
+    """``value`` converted to ``type_name``, or a :class:`ParameterError` naming ``name``."""
+    def bad(expected: str) -> ParameterError:
+        return ParameterError(f"parameter {name}={value!r} has the wrong type: {name} must be {expected}")
+
+    def number(item: Any) -> float:
+        if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
+            raise bad("a list of finite numbers" if type_name.startswith("list") else "a finite number")
+        return float(item)
+
+    if type_name == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("an integer")
+        return value
+    if type_name == "float":
+        return number(value)
+    if type_name == "str":
+        if not isinstance(value, str):
+            raise bad("a string")
+        return value
+    if type_name == "list[float]":
+        if not isinstance(value, list) or not value:
+            raise bad("a non-empty list of numbers")
+        return [number(item) for item in value]
+    if type_name == "list[str]":
+        if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
+            raise bad("a non-empty list of strings")
+        return value
+    raise AssertionError(f"unhandled parameter type {type_name}")
+
+
+def validate_parameters(values: dict[str, Any]) -> dict[str, Any]:
+    """Check names and types against :data:`PARAMETERS`; return the converted values."""
+    unknown = sorted(set(values) - set(PARAMETERS))
+    if unknown:
+        raise ParameterError(
+            f"unknown parameter(s) {', '.join(unknown)}: allowed are {', '.join(PARAMETERS)}"
+        )
+    return {name: _check_type(name, value, PARAMETERS[name].type) for name, value in values.items()}
+
+
+def defaults() -> dict[str, Any]:
+    """Every parameter at its default."""
+    return {name: parameter.default for name, parameter in PARAMETERS.items()}
+
+
+def profile_path(profile: str | os.PathLike) -> Path:
+    """A profile file: a path to a ``.yml``, or the name of one in ``book/profiles``."""
+    path = Path(profile)
+    if path.suffix in {".yml", ".yaml"}:
+        if not path.is_file():
+            raise ParameterError(f"profile file {str(path)!r} does not exist")
+        return path
+    candidate = PROFILE_DIR / f"{profile}.yml"
+    if not candidate.is_file():
+        known = sorted(p.stem for p in PROFILE_DIR.glob("*.yml")) or ["(none found: run from the repository root)"]
+        raise ParameterError(f"unknown profile {str(profile)!r}: use one of {', '.join(known)} or a path to a .yml file")
+    return candidate
+
+
+def load_profile(profile: str | os.PathLike) -> dict[str, Any]:
+    """The parameters a profile sets, validated (its other parameters keep their defaults)."""
+    path = profile_path(profile)
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ParameterError(f"profile {path} is not valid YAML: {error}") from error
+    if not isinstance(values, dict):
+        raise ParameterError(f"profile {path} must be a mapping of parameter: value")
+    try:
+        return validate_parameters(values)
+    except ParameterError as error:
+        raise ParameterError(f"profile {path}: {error}") from None
+
+
+def study_configs(params: dict[str, Any]) -> list[TrainConfig]:
+    """The optimizer study's runs: Adam at each ``adam_lrs``, SGD at each ``sgd_lrs``.
+
+    Book page: "The optimizer study".
+    """
+    values = {**defaults(), **validate_parameters(params)}
+    shared = {key: values[key] for key in ("dim", "epochs", "init_std", "seed", "dataset")}
+    return [
+        TrainConfig(optimizer=optimizer, lr=lr, **shared)
+        for optimizer, rates in (("adam", values["adam_lrs"]), ("sgd", values["sgd_lrs"]))
+        for lr in rates
+    ]

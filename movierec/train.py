@@ -1,0 +1,267 @@
+"""Full-batch training of the movie embeddings with any torch optimizer.
+
+Book pages: "The model" (one run) and "The optimizer study" (the sweep).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from tqdm import tqdm
+
+from .cost import CoLikeCost
+from .data import DEFAULT_RELEASE, LIKE_THRESHOLD, RELEASES, Likes
+from .errors import ParameterError
+
+DIVERGENCE_FACTOR = 1e3
+SGD_MOMENTUM = 0.9
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def optimizer_classes() -> dict[str, type[torch.optim.Optimizer]]:
+    """Every ``torch.optim`` optimizer by lower-case name (``adam``, ``sgd``, ``lbfgs`` ...)."""
+    return {
+        name.lower(): cls
+        for name, cls in vars(torch.optim).items()
+        if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer) and cls is not torch.optim.Optimizer
+    }
+
+
+def _require(condition: bool, name: str, value: Any, allowed: str) -> None:
+    if not condition:
+        raise ParameterError(f"{name}={value!r} is not allowed: {name} must be {allowed}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a run's result; its hash keys the run on disk.
+
+    ``dim`` is an int or ``"full"`` (d = number of movies, the seed's setting);
+    ``init_draw`` skips that many earlier draws of V from the seeded generator, which
+    reproduces the seed notebook's sweep; ``momentum`` defaults to 0.9 for SGD.
+    """
+
+    optimizer: str = "adam"
+    lr: float = 0.5
+    epochs: int = 100
+    dim: int | str = 64
+    init_std: float = 0.5
+    seed: int = 576
+    init_draw: int = 0
+    momentum: float | None = None
+    dataset: str = DEFAULT_RELEASE
+    threshold: float = LIKE_THRESHOLD
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        classes = optimizer_classes()
+        _require(isinstance(self.optimizer, str) and self.optimizer.lower() in classes, "optimizer",
+                 self.optimizer, f"one of {', '.join(sorted(classes))}")
+        object.__setattr__(self, "optimizer", self.optimizer.lower())
+        _require(_is_real(self.lr) and 0 < self.lr < math.inf, "lr", self.lr, "a positive number")
+        object.__setattr__(self, "lr", float(self.lr))
+        _require(_is_int(self.epochs) and self.epochs >= 1, "epochs", self.epochs, "an integer >= 1")
+        _require(self.dim == "full" or (_is_int(self.dim) and self.dim >= 1), "dim", self.dim,
+                 'an integer >= 1 (at most the number of movies) or "full"')
+        _require(_is_real(self.init_std) and 0 < self.init_std < math.inf, "init_std", self.init_std, "a positive number")
+        object.__setattr__(self, "init_std", float(self.init_std))
+        _require(_is_int(self.seed) and self.seed >= 0, "seed", self.seed, "an integer >= 0")
+        _require(_is_int(self.init_draw) and self.init_draw >= 0, "init_draw", self.init_draw, "an integer >= 0")
+        if self.momentum is None and self.optimizer == "sgd":
+            object.__setattr__(self, "momentum", SGD_MOMENTUM)
+        if self.momentum is not None:
+            _require(self.optimizer in {"sgd", "rmsprop"}, "momentum", self.momentum,
+                     "left unset for optimizers other than sgd and rmsprop")
+            _require(_is_real(self.momentum) and 0 <= self.momentum < 1, "momentum", self.momentum, "in [0, 1)")
+            object.__setattr__(self, "momentum", float(self.momentum))
+        _require(self.dataset in RELEASES, "dataset", self.dataset, f"one of {', '.join(sorted(RELEASES))}")
+        _require(_is_real(self.threshold) and math.isfinite(self.threshold), "threshold", self.threshold, "a finite rating")
+        object.__setattr__(self, "threshold", float(self.threshold))
+        _require(self.dtype in DTYPES, "dtype", self.dtype, f"one of {', '.join(DTYPES)}")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Build from a mapping (a YAML profile, CLI options), naming any unknown key."""
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ParameterError(
+                f"unknown training parameter(s) {', '.join(unknown)}: allowed are {', '.join(sorted(known))}"
+            )
+        return cls(**values)
+
+    def resolved_dim(self, n_movies: int) -> int:
+        """The embedding size for ``n_movies`` movies, checked against it."""
+        dim = n_movies if self.dim == "full" else int(self.dim)
+        _require(dim <= n_movies, "dim", self.dim, f'at most the number of movies ({n_movies:,}) or "full"')
+        return dim
+
+    def key(self, data_checksum: str) -> str:
+        """A short hash of these parameters and the data, naming the run on disk."""
+        payload = json.dumps({"config": asdict(self), "data": data_checksum}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    @property
+    def label(self) -> str:
+        """A short human name, e.g. ``adam lr=0.5``."""
+        return f"{self.optimizer} lr={self.lr:g}"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: per-epoch cost and time, final embeddings (d x n) and provenance.
+
+    ``history.cost[k]`` is c(V) before the k-th optimizer step, as the seed printed it.
+    """
+
+    config: TrainConfig
+    history: pd.DataFrame
+    embeddings: np.ndarray
+    status: str
+    diverged_epoch: int | None
+    data_checksum: str
+    device: str
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.config.key(self.data_checksum)
+
+    @property
+    def final_cost(self) -> float:
+        return float(self.history["cost"].iloc[-1])
+
+    @property
+    def lowest_cost(self) -> float:
+        finite = self.history["cost"][np.isfinite(self.history["cost"])]
+        return float(finite.min()) if len(finite) else math.nan
+
+    @property
+    def seconds(self) -> float:
+        return float(self.history["seconds"].iloc[-1])
+
+    @property
+    def status_text(self) -> str:
+        """``finished`` or ``diverged at epoch k``."""
+        return self.status if self.diverged_epoch is None else f"diverged at epoch {self.diverged_epoch}"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that can move the last digits of a result."""
+    import scipy
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+            "scipy": scipy.__version__, "pandas": pd.__version__}
+
+
+def pick_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto``: CUDA, then Apple MPS, then CPU; otherwise the named device."""
+    if str(device) != "auto":
+        try:
+            return torch.device(device)
+        except RuntimeError as error:
+            raise ParameterError(f"device={device!r} is not allowed: use auto, cpu, cuda or mps") from error
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def initial_embeddings(config: TrainConfig, n_movies: int) -> torch.Tensor:
+    """V ~ N(0, init_std^2), d x n, from a CPU generator seeded with ``seed``.
+
+    Drawn as the seed drew it (``torch.manual_seed(576)`` then ``torch.normal``), so the
+    same seed gives the same V on every device; ``init_draw`` earlier draws are skipped.
+    """
+    dim = config.resolved_dim(n_movies)
+    generator = torch.Generator().manual_seed(config.seed)
+    for _ in range(config.init_draw + 1):
+        V = torch.normal(0.0, config.init_std, size=(dim, n_movies), generator=generator)
+    return V
+
+
+def make_optimizer(config: TrainConfig, params: list[torch.Tensor]) -> torch.optim.Optimizer:
+    """The configured ``torch.optim`` optimizer over ``params``."""
+    cls = optimizer_classes()[config.optimizer]
+    options: dict[str, Any] = {"lr": config.lr}
+    if config.momentum is not None:
+        options["momentum"] = config.momentum
+    return cls(params, **options)
+
+
+def train(
+    likes: Likes | sp.spmatrix,
+    config: TrainConfig | None = None,
+    *,
+    data_checksum: str = "",
+    device: str | torch.device = "auto",
+    cost: CoLikeCost | None = None,
+    **params: Any,
+) -> TrainResult:
+    """Train embeddings full-batch; a run that diverges stops and says so, nothing raises.
+
+    ``params`` are :class:`TrainConfig` fields (``optimizer="sgd", lr=1e-5`` ...), used
+    when ``config`` is not given. A run diverges at epoch k when c is not finite or above
+    1000 x its initial value. Book pages: "The model", "The optimizer study".
+    """
+    config = config or TrainConfig.from_dict(params)
+    matrix = likes.matrix if isinstance(likes, Likes) else sp.csr_matrix(likes)
+    target = pick_device(device)
+    dtype = DTYPES[config.dtype]
+    cost = cost or CoLikeCost(matrix, target, dtype)
+    rows = initial_embeddings(config, matrix.shape[1]).mT.contiguous().to(device=target, dtype=dtype)
+    rows.requires_grad_(True)
+    V = rows.mT
+    optimizer = make_optimizer(config, [rows])
+    costs: list[float] = []
+    seconds: list[float] = []
+    status, diverged_epoch = "finished", None
+    start = time.perf_counter()
+
+    def closure() -> torch.Tensor:
+        value, grad = cost.value_and_grad(V)
+        rows.grad = grad.mT
+        return value
+
+    bar = tqdm(range(config.epochs), desc=config.label, disable=None, leave=False, unit="epoch")
+    for epoch in bar:
+        value = float(closure())
+        costs.append(value)
+        if not math.isfinite(value) or value > DIVERGENCE_FACTOR * costs[0]:
+            seconds.append(time.perf_counter() - start)
+            status, diverged_epoch = "diverged", epoch
+            break
+        optimizer.step(closure if config.optimizer == "lbfgs" else None)
+        seconds.append(time.perf_counter() - start)
+        bar.set_postfix(cost=f"{value:.4g}", refresh=False)
+    bar.close()
+    history = pd.DataFrame({"epoch": np.arange(len(costs)), "cost": costs, "seconds": seconds})
+    return TrainResult(
+        config=config,
+        history=history,
+        embeddings=V.detach().to("cpu", torch.float32).numpy(),
+        status=status,
+        diverged_epoch=diverged_epoch,
+        data_checksum=data_checksum,
+        device=str(target),
+        versions=library_versions(),
+    )

@@ -1,0 +1,85 @@
+"""Shared fixtures: the real archive (via $MOVIEREC_DATA) and small synthetic data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_ARCHIVE = ROOT.parent / "shared" / "data" / "ml-latest-small.zip"
+
+
+def archive_path() -> Path | None:
+    """The real ml-latest-small archive: $MOVIEREC_DATA, else the workplace's shared copy."""
+    given = os.environ.get("MOVIEREC_DATA")
+    if given:
+        return Path(given)
+    return SHARED_ARCHIVE if SHARED_ARCHIVE.exists() else None
+
+
+@pytest.fixture(scope="session")
+def archive() -> Path:
+    path = archive_path()
+    if path is None:
+        pytest.skip("the ml-latest-small archive is not available: set MOVIEREC_DATA")
+    return path
+
+
+@pytest.fixture(scope="session")
+def movielens(archive):
+    from movierec.data import load_movielens
+
+    return load_movielens(archive)
+
+
+@pytest.fixture(scope="session")
+def likes(movielens):
+    from movierec.data import likes_matrix
+
+    return likes_matrix(movielens.ratings, movielens.movies)
+
+
+@pytest.fixture(scope="session")
+def colikes(likes):
+    from movierec.data import colike_matrix
+
+    return colike_matrix(likes)
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "runs"
+    monkeypatch.setenv("MOVIEREC_RUNS", str(folder))
+    return folder
+
+
+def random_likes(users: int, movies: int, density: float, seed: int) -> sp.csr_matrix:
+    """A random 0/1 users x movies matrix (float32 CSR)."""
+    matrix = sp.random(users, movies, density=density, format="csr", random_state=seed, dtype=np.float32)
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def tiny_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Five movies (one never rated), four users, typed as load_movielens returns them."""
+    movies = pd.DataFrame(
+        {
+            "movieId": np.array([10, 20, 30, 40, 50], dtype="int32"),
+            "title": pd.array(["Matrix, The (1999)", "Toy Story (1995)", "Toy Story 2 (1999)", "Emma (1996)", "Misérables, Les (1995)"], dtype="string"),
+            "genres": pd.array(["Action", "Animation", "Animation", "Drama", "Drama"], dtype="string"),
+        }
+    )
+    ratings = pd.DataFrame(
+        {
+            "userId": np.array([1, 1, 1, 2, 2, 3, 3, 4], dtype="int32"),
+            "movieId": np.array([10, 20, 30, 20, 30, 10, 40, 20], dtype="int32"),
+            "rating": np.array([4.0, 5.0, 3.5, 4.5, 4.0, 4.0, 4.0, 1.0], dtype="float32"),
+            "timestamp": np.arange(8, dtype="int64"),
+        }
+    )
+    return movies, ratings

@@ -1,0 +1,70 @@
+"""The command line: real output on the real data; one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from movierec.cli import main
+
+SEED_TITLES = ["Apollo 13 (1995)", "Toy Story (1995)", "Home Alone (1990)"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "movierec.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.integration
+def test_recommend_prints_ten_titles_none_an_input(archive, runs_dir):
+    done = run_cli("recommend", *SEED_TITLES, "--data", str(archive))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("recommendations from run")
+    titles = [line.split(maxsplit=1)[1].rsplit(maxsplit=1)[0] for line in lines[2:]]
+    assert len(titles) == 10
+    assert not set(titles) & set(SEED_TITLES)
+    assert "Jurassic Park (1993)" in titles
+
+
+@pytest.mark.integration
+def test_lowercase_title_resolves_and_typo_fails_with_suggestions(archive, runs_dir):
+    assert run_cli("recommend", "toy story", "--data", str(archive)).returncode == 0
+    done = run_cli("recommend", "Toy Storyy", "--data", str(archive))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "movierec: error: unknown title 'Toy Storyy': did you mean 'Toy Story (1995)'; "
+        "'Toy Story 3 (2010)'; 'Toy Story 2 (1999)'; 'True Story (2015)'; 'Love Story (1970)'?"
+    )
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.integration
+def test_data_summary(archive, capsys):
+    assert main(["data", "--data", str(archive)]) == 0
+    out = capsys.readouterr().out
+    assert "X non-zeros: 6,000,360" in out and "||X||^2: 63,482,944" in out
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["train", "--lr", "0"], "lr=0.0 is not allowed"),
+        (["train", "--epochs", "-3"], "epochs=-3 is not allowed"),
+        (["train", "--optimizer", "adamw2"], "optimizer='adamw2' is not allowed"),
+        (["train", "--dim", "big"], 'dim must be an integer or "full"'),
+        (["sweep", "no-such-profile"], "unknown profile 'no-such-profile'"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_user_errors_exit_2_with_one_line(args, message, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and err.startswith("movierec: error:")
+
+
+def test_help_for_every_command():
+    for command in ("data", "train", "sweep", "recommend", "runs", "book"):
+        done = run_cli(command, "--help")
+        assert done.returncode == 0 and "usage: movierec" in done.stdout

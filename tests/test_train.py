@@ -1,0 +1,113 @@
+"""Training: configuration checks, divergence as data, reproducibility, the d = 64 optimum."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import random_likes
+from movierec.cost import CoLikeCost
+from movierec.errors import ParameterError
+from movierec.train import TrainConfig, initial_embeddings, train
+
+BEST_COST_D64 = 1_308_831
+
+
+@pytest.mark.parametrize(
+    "params,message",
+    [
+        ({"lr": 0}, "lr=0 is not allowed: lr must be a positive number"),
+        ({"lr": -1e-3}, "lr must be a positive number"),
+        ({"epochs": 0}, "epochs must be an integer >= 1"),
+        ({"dim": 0}, "dim must be an integer >= 1"),
+        ({"dim": "half"}, 'or "full"'),
+        ({"optimizer": "adamm"}, "optimizer must be one of .*adam.*sgd"),
+        ({"momentum": 0.9}, "momentum=0.9 is not allowed"),
+        ({"dtype": "float16"}, "dtype must be one of float32, float64"),
+        ({"colour": "red"}, "unknown training parameter"),
+    ],
+)
+def test_bad_parameters_are_named(params, message):
+    with pytest.raises(ParameterError, match=message):
+        TrainConfig.from_dict(params)
+
+
+def test_sgd_gets_momentum_and_names_are_case_insensitive():
+    config = TrainConfig(optimizer="SGD", lr=0.01)
+    assert config.optimizer == "sgd" and config.momentum == 0.9
+    assert TrainConfig(optimizer="adam").momentum is None
+
+
+def test_dim_larger_than_movies_is_rejected():
+    with pytest.raises(ParameterError, match="at most the number of movies"):
+        train(random_likes(10, 12, 0.3, seed=0), dim=13, epochs=1)
+
+
+def test_history_follows_the_seed_convention_and_descends():
+    matrix = random_likes(50, 40, 0.2, seed=1)
+    result = train(matrix, optimizer="adam", lr=0.05, epochs=30, dim=4, device="cpu")
+    cost = CoLikeCost(matrix)
+    first = cost.value(initial_embeddings(result.config, 40))
+    assert result.history["cost"].iloc[0] == pytest.approx(first, rel=1e-6)
+    assert list(result.history["epoch"]) == list(range(30))
+    assert result.status == "finished" and result.diverged_epoch is None
+    assert result.final_cost < 0.5 * first
+    assert result.embeddings.shape == (4, 40) and result.embeddings.dtype == np.float32
+    assert np.all(np.diff(result.history["seconds"]) >= 0)
+
+
+def test_runs_are_reproducible():
+    matrix = random_likes(30, 25, 0.2, seed=2)
+    first = train(matrix, optimizer="sgd", lr=1e-3, epochs=5, dim=3)
+    again = train(matrix, optimizer="sgd", lr=1e-3, epochs=5, dim=3)
+    np.testing.assert_array_equal(first.embeddings, again.embeddings)
+
+
+@pytest.mark.parametrize("lr", [10.0, 1e6, 1e30])
+def test_divergence_is_recorded_not_raised(lr):
+    matrix = random_likes(60, 40, 0.3, seed=3)
+    result = train(matrix, optimizer="sgd", lr=lr, epochs=50, dim=8)
+    assert result.status == "diverged"
+    assert result.diverged_epoch == len(result.history) - 1 >= 1
+    last = result.history["cost"].iloc[-1]
+    assert not math.isfinite(last) or last > 1e3 * result.history["cost"].iloc[0]
+    assert result.status_text == f"diverged at epoch {result.diverged_epoch}"
+
+
+def test_any_torch_optimizer_by_name_including_lbfgs():
+    matrix = random_likes(30, 20, 0.3, seed=4)
+    for name in ("rmsprop", "adagrad", "lbfgs"):
+        result = train(matrix, optimizer=name, lr=0.01, epochs=5, dim=3)
+        assert result.status == "finished", name
+
+
+def test_float64_training():
+    result = train(random_likes(20, 15, 0.3, seed=5), epochs=3, dim=2, dtype="float64")
+    assert result.status == "finished"
+
+
+@pytest.mark.integration
+def test_adam_reaches_the_d64_optimum(likes):
+    result = train(likes, optimizer="adam", lr=0.5, epochs=100, dim=64, device="cpu")
+    assert result.status == "finished"
+    assert result.final_cost == pytest.approx(BEST_COST_D64, rel=0.05)
+    assert result.final_cost >= BEST_COST_D64 * (1 - 1e-3)
+
+
+@pytest.mark.integration
+def test_seed_sgd_learning_rate_diverges_at_d64(likes):
+    result = train(likes, optimizer="sgd", lr=0.001, epochs=100, dim=64)
+    assert result.status == "diverged"
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_seed_sweep_draw_reproduces_its_first_cost(likes):
+    cost = CoLikeCost(likes)
+    third = initial_embeddings(TrainConfig(dim="full", init_draw=2), likes.n_movies)
+    assert cost.value(third) == pytest.approx(57_829_216_256, rel=1e-6)
+    fourth = initial_embeddings(TrainConfig(dim="full", init_draw=3), likes.n_movies)
+    assert cost.value(fourth) == pytest.approx(57_861_603_328, rel=1e-6)
