@@ -95,20 +95,8 @@ def _show(frame: pd.DataFrame) -> None:
 
 def cmd_data(args: argparse.Namespace) -> None:
     ws = _workspace(args)
-    colikes = ws.colikes
-    rows = [
-        ("movies", len(ws.data.movies)),
-        ("ratings", len(ws.data.ratings)),
-        ("users", ws.data.ratings["userId"].nunique()),
-        ("rated movies", ws.data.ratings["movieId"].nunique()),
-        ("likes (rating >= 4)", ws.likes.matrix.nnz),
-        ("X non-zeros", colikes.nnz),
-        ("X max", int(colikes.max())),
-        ("X sum", int(colikes.sum(dtype="int64"))),
-        ("||X||^2", int((colikes.data.astype("int64") ** 2).sum())),
-    ]
     print(f"{ws.data.release} from {ws.data.source} (SHA-256 {ws.data.checksum[:12]}...)")
-    for label, value in rows:
+    for label, value in ws.summary().itertuples(index=False):
         print(f"{label:>22}: {value:,}")
 
 

@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from .data import DEFAULT_RELEASE, Likes, MovieLens, colike_matrix, likes_matrix, load_movielens
@@ -47,3 +49,33 @@ class Workspace:
 
     def run(self, config: TrainConfig) -> TrainResult:
         return self.sweep([config])[0]
+
+    def summary(self) -> pd.DataFrame:
+        """The data's headline counts and the figures of X (one row each)."""
+        ratings, colikes = self.data.ratings, self.colikes
+        rows = {
+            "movies": len(self.data.movies),
+            "ratings": len(ratings),
+            "users": int(ratings["userId"].nunique()),
+            "rated movies": int(ratings["movieId"].nunique()),
+            "likes (rating >= 4)": int(self.likes.matrix.nnz),
+            "X non-zeros": int(colikes.nnz),
+            "X max": int(colikes.max()),
+            "X sum": int(colikes.sum(dtype=np.int64)),
+            "||X||^2": int(np.square(colikes.data.astype(np.int64)).sum()),
+        }
+        return pd.DataFrame({"figure": list(rows), "value": list(rows.values())})
+
+    def likes_table(self, user_ids: list[int], movie_ids: list[int]) -> pd.DataFrame:
+        """A slice of L labelled by userId (rows) and movieId (columns)."""
+        rows = [self.likes.user_index[u] for u in user_ids]
+        columns = [self.likes.movie_index[m] for m in movie_ids]
+        block = self.likes.matrix[rows][:, columns].toarray().astype(int)
+        return pd.DataFrame(block, index=pd.Index(user_ids, name="userId"), columns=pd.Index(movie_ids, name="movieId"))
+
+    def colike_table(self, row_ids: list[int], column_ids: list[int]) -> pd.DataFrame:
+        """A slice of X labelled by movieId on both sides, as the seed displayed it."""
+        rows = [self.likes.movie_index[m] for m in row_ids]
+        columns = [self.likes.movie_index[m] for m in column_ids]
+        block = self.colikes[rows][:, columns].toarray()
+        return pd.DataFrame(block, index=pd.Index(row_ids, name="movieId"), columns=pd.Index(column_ids, name="movieId"))

@@ -1,0 +1,47 @@
+"""How recommendation lists change between runs: side by side, overlap, entries and exits.
+
+Book page: "Recommendations".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+
+def side_by_side(lists: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """One column of titles per run, one row per rank."""
+    longest = max(len(table) for table in lists.values())
+    columns = {label: list(table["title"]) + [""] * (longest - len(table)) for label, table in lists.items()}
+    return pd.DataFrame(columns, index=pd.RangeIndex(1, longest + 1, name="rank"))
+
+
+def jaccard_overlap(lists: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """|A & B| / |A | B| of the movieIds of every pair of lists (1 on the diagonal)."""
+    sets = {label: set(table["movieId"]) for label, table in lists.items()}
+    labels = list(sets)
+    return pd.DataFrame(
+        [[len(sets[a] & sets[b]) / len(sets[a] | sets[b]) if sets[a] | sets[b] else 1.0 for b in labels] for a in labels],
+        index=labels,
+        columns=labels,
+    )
+
+
+def list_changes(lists: Mapping[str, pd.DataFrame], reference: str) -> pd.DataFrame:
+    """For each run, the titles that enter and leave compared with the ``reference`` run."""
+    if reference not in lists:
+        raise KeyError(f"reference run {reference!r} is not among {list(lists)}")
+    base = list(lists[reference]["title"])
+    rows = []
+    for label, table in lists.items():
+        if label == reference:
+            continue
+        titles = list(table["title"])
+        rows.append({
+            "run": label,
+            "kept": sum(title in base for title in titles),
+            "enter": "; ".join(title for title in titles if title not in base) or "-",
+            "leave": "; ".join(title for title in base if title not in titles) or "-",
+        })
+    return pd.DataFrame(rows, columns=["run", "kept", "enter", "leave"])
