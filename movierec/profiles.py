@@ -36,7 +36,7 @@ PARAMETERS: dict[str, Parameter] = {
     "dataset": Parameter("str", "ml-latest-small", "MovieLens release to load"),
     "data_path": Parameter("str", "", "archive or folder; empty: $MOVIEREC_DATA, the cache, then a download"),
     "runs_dir": Parameter("str", "", "run store; empty: $MOVIEREC_RUNS, else runs/"),
-    "dim": Parameter("int", 64, "embedding size d"),
+    "dim": Parameter("int or full", 64, 'embedding size d, or "full" for one dimension per movie'),
     "epochs": Parameter("int", 100, "full-batch epochs per run"),
     "init_std": Parameter("float", 0.5, "standard deviation of the initial embeddings"),
     "seed": Parameter("int", 576, "seed of the initial embeddings"),
@@ -46,7 +46,8 @@ PARAMETERS: dict[str, Parameter] = {
     "sgd_lrs": Parameter("list[float]", [0.1, 0.01, 0.001, 1e-4, 1e-5, 1e-6], "SGD (momentum 0.9) learning rates"),
     "titles": Parameter("list[str]", SEED_TITLES, "input titles for the recommendations"),
     "top_n": Parameter("int", 10, "length of each recommendation list"),
-    "seed_epochs": Parameter("int", 1, "epochs of the seed's d = n Adam run (the seed ran 100)"),
+    "seed_epochs": Parameter("int", 1, "epochs of the seed's full-size Adam run (the seed ran 100)"),
+    "seed_sweep": Parameter("bool", False, "also rerun the seed's own sweep at full size (hours on a CPU)"),
 }
 
 
@@ -60,6 +61,14 @@ def _check_type(name: str, value: Any, type_name: str) -> Any:
             raise bad("a list of finite numbers" if type_name.startswith("list") else "a finite number")
         return float(item)
 
+    if type_name == "int or full":
+        if value == "full" or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        raise bad('an integer or "full"')
+    if type_name == "bool":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
     if type_name == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise bad("an integer")
