@@ -47,6 +47,11 @@ def record_results(results: dict[str, Any]) -> None:
     display({"application/json": json.loads(json.dumps(results, default=float))}, raw=True)
 
 
+def format_cost(value: float) -> str:
+    """A cost for a table: thousands separators, or scientific notation once it has blown up."""
+    return f"{value:,.0f}" if abs(value) < 1e12 else f"{value:.2e}"
+
+
 def read_results(notebook: str | os.PathLike) -> dict[str, Any]:
     """The JSON recorded by the ``results`` cell of an executed notebook."""
     book = nbformat.read(notebook, as_version=4)
@@ -157,11 +162,6 @@ def build_html(root: Path) -> Path:
     return root / "_build" / "html"
 
 
-def book_parameters(profile: str) -> dict[str, Any]:
-    """Every book parameter: the defaults overridden by the profile (validated)."""
-    return {**defaults(), **load_profile(profile)}
-
-
 def prepare_runs(params: dict[str, Any]) -> None:
     """Run (or reuse) every training run the notebooks will read, with progress bars."""
     ws = Workspace.open(params["data_path"], params["dataset"], params["runs_dir"])
@@ -178,9 +178,10 @@ def build_book(profile: str = "default", root: str | os.PathLike | None = None) 
     root = Path(root or Path.cwd()).resolve()
     if not (root / "_config.yml").exists() or not (root / "_toc.yml").exists():
         raise BookError(f"{root} has no _config.yml/_toc.yml: run `movierec book` from the repository root")
-    params = book_parameters(profile)
+    chosen = load_profile(profile, root)
+    params = {**defaults(), **chosen}
     declared = check_notebooks(root)
-    unused = sorted(set(load_profile(profile)) - set().union(*declared.values()))
+    unused = sorted(set(chosen) - set().union(*declared.values()))
     if unused:
         raise ParameterError(f"profile {profile!r} sets {', '.join(unused)}, which no notebook declares")
     prepare_runs(params)

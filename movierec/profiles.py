@@ -105,23 +105,24 @@ def defaults() -> dict[str, Any]:
     return {name: parameter.default for name, parameter in PARAMETERS.items()}
 
 
-def profile_path(profile: str | os.PathLike) -> Path:
-    """A profile file: a path to a ``.yml``, or the name of one in ``book/profiles``."""
+def profile_path(profile: str | os.PathLike, root: Path | None = None) -> Path:
+    """A profile file: a path to a ``.yml``, or the name of one in ``root/book/profiles``."""
     path = Path(profile)
     if path.suffix in {".yml", ".yaml"}:
         if not path.is_file():
             raise ParameterError(f"profile file {str(path)!r} does not exist")
         return path
-    candidate = PROFILE_DIR / f"{profile}.yml"
+    folder = (root or Path.cwd()) / PROFILE_DIR
+    candidate = folder / f"{profile}.yml"
     if not candidate.is_file():
-        known = sorted(p.stem for p in PROFILE_DIR.glob("*.yml")) or ["(none found: run from the repository root)"]
+        known = sorted(p.stem for p in folder.glob("*.yml")) or ["(none found: run from the repository root)"]
         raise ParameterError(f"unknown profile {str(profile)!r}: use one of {', '.join(known)} or a path to a .yml file")
     return candidate
 
 
-def load_profile(profile: str | os.PathLike) -> dict[str, Any]:
+def load_profile(profile: str | os.PathLike, root: Path | None = None) -> dict[str, Any]:
     """The parameters a profile sets, validated (its other parameters keep their defaults)."""
-    path = profile_path(profile)
+    path = profile_path(profile, root)
     try:
         values = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:

@@ -83,3 +83,30 @@ def tiny_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
         }
     )
     return movies, ratings
+
+
+BOOK_SOURCES = ("book", "notebooks", "_config.yml", "_toc.yml")
+
+
+@pytest.fixture(scope="session")
+def smoke_book(archive, tmp_path_factory):
+    """The whole book built under the smoke profile in a copy of the sources (own run store)."""
+    import shutil
+
+    from movierec.book import build_book
+
+    root = tmp_path_factory.mktemp("book")
+    for name in BOOK_SOURCES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("executed", "__pycache__"))
+        else:
+            shutil.copy(source, root / name)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("MOVIEREC_DATA", str(archive))
+    patch.setenv("MOVIEREC_RUNS", str(root / "runs"))
+    try:
+        html = build_book("smoke", root)
+        yield root, html
+    finally:
+        patch.undo()

@@ -1,0 +1,130 @@
+"""Every MovieLens release's format loads from a small archive written here in that format."""
+
+from __future__ import annotations
+
+import zipfile
+
+import pandas as pd
+import pytest
+
+from movierec.data import RELEASES, get_release, likes_matrix, load_movielens
+from movierec.errors import DataError
+
+MOVIE_TYPES = {"movieId": "int32", "title": "string", "genres": "string"}
+RATING_TYPES = {"userId": "int32", "movieId": "int32", "rating": "float32", "timestamp": "int64"}
+RATINGS = [(1, 10, 4.0, 978300760), (1, 20, 3.0, 978302109), (2, 20, 5.0, 978301968), (3, 10, 4.5, 978300275)]
+
+
+def write_zip(path, files: dict[str, bytes]):
+    with zipfile.ZipFile(path, "w") as bundle:
+        for name, data in files.items():
+            bundle.writestr(name, data)
+    return path
+
+
+def csv_files(folder: str) -> dict[str, bytes]:
+    movies = 'movieId,title,genres\n10,"Matrix, The (1999)",Action|Sci-Fi\n20,Misérables (1995),Drama\n'
+    ratings = "userId,movieId,rating,timestamp\n" + "".join(f"{u},{m},{r},{t}\n" for u, m, r, t in RATINGS)
+    return {f"{folder}/movies.csv": movies.encode(), f"{folder}/ratings.csv": ratings.encode(), f"{folder}/README.txt": b"x"}
+
+
+def dat_files(folder: str, encoding: str) -> dict[str, bytes]:
+    movies = "10::Matrix, The (1999)::Action|Sci-Fi\n20::Misérables (1995)::Drama\n"
+    ratings = "".join(f"{u}::{m}::{r:g}::{t}\n" for u, m, r, t in RATINGS)
+    return {f"{folder}/movies.dat": movies.encode(encoding), f"{folder}/ratings.dat": ratings.encode()}
+
+
+def item_line(movie_id: int, title: str, flags: set[int]) -> str:
+    return f"{movie_id}|{title}|01-Jan-1995||http://us.imdb.com/x|" + "|".join("1" if g in flags else "0" for g in range(19))
+
+
+def ml100k_files(with_genre_file: bool) -> dict[str, bytes]:
+    items = "\n".join([item_line(10, "Matrix, The (1999)", {1, 15}), item_line(20, "Misérables (1995)", {8})]) + "\n"
+    ratings = "".join(f"{u}\t{m}\t{int(r)}\t{t}\n" for u, m, r, t in RATINGS)
+    files = {"ml-100k/u.item": items.encode("latin-1"), "ml-100k/u.data": ratings.encode(), "ml-100k/u1.base": b"1\t2\t3\t4\n"}
+    if with_genre_file:
+        names = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
+                 "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western"]
+        files["ml-100k/u.genre"] = "".join(f"{name}|{i}\n" for i, name in enumerate(names)).encode()
+    return files
+
+
+def check_tables(data, ratings_as_int: bool = False):
+    assert data.movies.dtypes.astype(str).to_dict() == MOVIE_TYPES
+    assert data.ratings.dtypes.astype(str).to_dict() == RATING_TYPES
+    assert data.movies["title"].tolist() == ["Matrix, The (1999)", "Misérables (1995)"]
+    expected = [(u, m, float(int(r)) if ratings_as_int else r, t) for u, m, r, t in RATINGS]
+    assert list(data.ratings.itertuples(index=False, name=None)) == expected
+    assert likes_matrix(data.ratings, data.movies).matrix.shape == (3, 2)
+
+
+@pytest.mark.parametrize("name", ["ml-20m", "ml-25m", "ml-32m", "ml-latest"])
+def test_csv_releases_load(name, tmp_path):
+    data = load_movielens(write_zip(tmp_path / f"{name}.zip", csv_files(name)), dataset=name)
+    check_tables(data)
+    assert data.release == name and data.movies["genres"].tolist() == ["Action|Sci-Fi", "Drama"]
+
+
+@pytest.mark.parametrize("name,folder,encoding", [("ml-1m", "ml-1m", "latin-1"), ("ml-10m", "ml-10M100K", "utf-8")])
+def test_dat_releases_load(name, folder, encoding, tmp_path):
+    data = load_movielens(write_zip(tmp_path / f"{name}.zip", dat_files(folder, encoding)), dataset=name, verify=False)
+    check_tables(data)
+    assert RELEASES[name].folder == folder
+
+
+@pytest.mark.parametrize("with_genre_file", [True, False])
+def test_ml100k_loads_with_genres_from_flags(with_genre_file, tmp_path):
+    archive = write_zip(tmp_path / "ml-100k.zip", ml100k_files(with_genre_file))
+    data = load_movielens(archive, dataset="ml-100k")
+    check_tables(data, ratings_as_int=True)
+    assert data.movies["genres"].tolist() == ["Action|Thriller", "Drama"]
+
+
+def test_unpacked_folders_are_checked_against_known_counts(tmp_path):
+    with zipfile.ZipFile(write_zip(tmp_path / "ml-100k.zip", ml100k_files(True))) as bundle:
+        bundle.extractall(tmp_path)
+    with pytest.raises(DataError, match="2 movies rows, but ml-100k has 1,682"):
+        load_movielens(tmp_path / "ml-100k", dataset="ml-100k")
+    assert len(load_movielens(tmp_path / "ml-100k", dataset="ml-100k", verify=False).ratings) == 4
+
+
+def test_pins():
+    assert get_release("ml-1m").sha256 == "a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20"
+    assert get_release("ml-latest-small").sha256 == "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436"
+    for name in ("ml-100k", "ml-10m", "ml-20m", "ml-25m", "ml-32m", "ml-latest"):
+        assert RELEASES[name].sha256 is None and "unpinned" in RELEASES[name].note
+    for release in RELEASES.values():
+        assert release.url == f"https://files.grouplens.org/datasets/movielens/{release.name}.zip"
+    assert (get_release("ml-100k").n_movies, get_release("ml-100k").n_ratings) == (1682, 100000)
+    assert (get_release("ml-1m").n_movies, get_release("ml-1m").n_ratings) == (3883, 1000209)
+
+
+def test_pinned_archive_with_other_content_is_rejected(tmp_path):
+    archive = write_zip(tmp_path / "ml-1m.zip", dat_files("ml-1m", "latin-1"))
+    with pytest.raises(DataError, match="but the official ml-1m.zip has a6898adb"):
+        load_movielens(archive, dataset="ml-1m")
+
+
+def test_unknown_dataset_is_an_error(tmp_path):
+    with pytest.raises(DataError, match="unknown dataset 'ml-7m': use one of .*ml-100k"):
+        load_movielens(tmp_path, dataset="ml-7m")
+
+
+def test_bad_value_in_dat_ratings_is_named(tmp_path):
+    files = dat_files("ml-1m", "latin-1")
+    files["ml-1m/ratings.dat"] += b"4::10::five::978300275\n"
+    with pytest.raises(DataError, match=r"ratings.dat column 'rating' must be numeric, but row \d+ holds 'five'"):
+        load_movielens(write_zip(tmp_path / "ml-1m.zip", files), dataset="ml-1m", verify=False)
+
+
+def test_missing_file_names_it(tmp_path):
+    files = dat_files("ml-10M100K", "utf-8")
+    del files["ml-10M100K/ratings.dat"]
+    with pytest.raises(DataError, match="has no ratings.dat"):
+        load_movielens(write_zip(tmp_path / "ml-10m.zip", files), dataset="ml-10m")
+
+
+def test_duplicate_ratings_still_keep_the_latest():
+    movies = pd.DataFrame({"movieId": [10], "title": ["a"], "genres": ["b"]}).astype(MOVIE_TYPES)
+    ratings = pd.DataFrame({"userId": [7, 7], "movieId": [10, 10], "rating": [5.0, 1.0], "timestamp": [2, 1]}).astype(RATING_TYPES)
+    assert likes_matrix(ratings, movies).matrix.toarray().tolist() == [[1.0]]
