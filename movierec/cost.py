@@ -99,8 +99,8 @@ class CoLikeCost:
         """(c(V), dc/dV) for V of shape d x n; the cost is summed in float64 where possible."""
         self._check(V)
         with torch.no_grad():
-            rows = V.mT  # n x d: movie embeddings as rows, contiguous when V is a transposed view
-            gram = V @ rows  # V V^T, d x d
+            rows = V.mT.contiguous()  # n x d movie embeddings as rows: one layout, one rounding
+            gram = rows.mT @ rows  # V V^T, d x d
             norms = torch.linalg.vector_norm(rows, dim=1).square_()  # s_i = ||v_i||^2
             user_side = self.likes @ rows  # L V^T, users x d
             acc = self.acc
