@@ -31,6 +31,7 @@ EXECUTED_DIR = Path("book") / "executed"
 NOTEBOOKS = ("01_data", "02_model", "03_optimizers", "04_recommendations", "05_seed")
 RESULTS_TAG = "results"
 INJECTED_TAG = "injected-parameters"
+MATHJAX_SCRIPT = "tex-chtml.js"
 
 
 class BookError(MovierecError):
@@ -150,8 +151,24 @@ def jupyter_book_command() -> list[str]:
     return [found]
 
 
+def vendor_mathjax(root: Path) -> None:
+    """Copy MathJax (from the pinned ``django-static-mathjax`` wheel) into ``_static/mathjax``,
+    so that the book's math renders offline, in a classroom without internet too."""
+    from importlib.resources import files
+
+    source = Path(str(files("mathjax"))) / "static" / "mathjax" / "es5"
+    target = root / "_static" / "mathjax"
+    fonts = Path("output") / "chtml" / "fonts" / "woff-v2"
+    if (target / MATHJAX_SCRIPT).exists() and (target / fonts).is_dir():
+        return
+    (target / fonts).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source / MATHJAX_SCRIPT, target / MATHJAX_SCRIPT)
+    shutil.copytree(source / fonts, target / fonts, dirs_exist_ok=True)
+
+
 def build_html(root: Path) -> Path:
     """``jupyter-book build -W -n --keep-going``; any warning fails with its lines."""
+    vendor_mathjax(root)
     done = subprocess.run(
         [*jupyter_book_command(), "build", str(root), "-W", "-n", "--keep-going"],
         cwd=root, capture_output=True, text=True,
