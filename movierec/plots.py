@@ -49,7 +49,9 @@ def cost_curves(results: Sequence[TrainResult], title: str, optimum: float | Non
     blew up do not flatten the others; the legend gives the epoch of divergence.
     """
     figure, axes = new_figure()
-    ceiling = 20 * max(float(r.history["cost"].iloc[0]) for r in results)
+    starts = [float(r.history["cost"].iloc[0]) for r in results]
+    finite_starts = [start for start in starts if math.isfinite(start)]
+    ceiling = 20 * max(finite_starts) if finite_starts else 1e30
     colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, len(results)))
     for result, color in zip(results, colors):
         epochs = result.history["epoch"].to_numpy()

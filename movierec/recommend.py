@@ -144,8 +144,9 @@ def recommend(
 ) -> pd.DataFrame:
     """Top-``top_n`` movies by mean cosine similarity to the input titles, inputs excluded.
 
-    ``embeddings`` is d x n with columns in ``movies`` order. Returns a DataFrame with
-    rank, movieId, title, genres and score. Book page: "Recommendations".
+    ``embeddings`` is d x n with columns in ``movies`` order. Inputs whose embedding is zero
+    (no direction) are left out of the mean; if all are, that is an error. Returns a
+    DataFrame with rank, movieId, title, genres and score. Book page: "Recommendations".
     """
     if isinstance(top_n, bool) or not isinstance(top_n, (int, np.integer)) or top_n < 1:
         raise ParameterError(f"top_n={top_n!r} is not allowed: top_n must be an integer >= 1")
@@ -159,7 +160,14 @@ def recommend(
         raise ParameterError("these embeddings are not finite (the run diverged): recommend from a finished run")
     index = index or TitleIndex(movies)
     rows = index.resolve_all(titles)
-    scores = cosine_similarities(embeddings, rows).mean(axis=0)
+    usable = [row for row in rows if np.linalg.norm(embeddings[:, row]) > 0]
+    if not usable:
+        names = "; ".join(repr(index.titles[row]) for row in rows)
+        raise TitleError(
+            f"{names}: zero embedding (no one liked it, so it has no direction to compare with): "
+            f"add a title that users liked"
+        )
+    scores = cosine_similarities(embeddings, usable).mean(axis=0)
     candidates = np.setdiff1d(np.arange(len(movies)), rows)
     top_n = min(int(top_n), len(candidates))
     order = candidates[np.lexsort((candidates, -scores[candidates]))][:top_n]

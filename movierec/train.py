@@ -221,7 +221,8 @@ def train(
 
     ``params`` are :class:`TrainConfig` fields (``optimizer="sgd", lr=1e-5`` ...), used
     when ``config`` is not given. A run diverges at epoch k when c is not finite or above
-    1000 x its initial value. Book pages: "The model", "The optimizer study".
+    1000 x its initial value (a step that overflows the float range counts as an infinite
+    cost at the next epoch). Book pages: "The model", "The optimizer study".
     """
     config = config or TrainConfig.from_dict(params)
     matrix = likes.matrix if isinstance(likes, Likes) else sp.csr_matrix(likes)
@@ -250,7 +251,16 @@ def train(
             seconds.append(time.perf_counter() - start)
             status, diverged_epoch = "diverged", epoch
             break
-        optimizer.step(closure if config.optimizer == "lbfgs" else None)
+        try:
+            optimizer.step(closure if config.optimizer == "lbfgs" else None)
+        except RuntimeError as error:  # an lr beyond the dtype's range overflows inside the step
+            if "overflow" not in str(error):
+                raise
+            seconds.append(time.perf_counter() - start)
+            costs.append(math.inf)
+            seconds.append(time.perf_counter() - start)
+            status, diverged_epoch = "diverged", epoch + 1
+            break
         seconds.append(time.perf_counter() - start)
         bar.set_postfix(cost=f"{value:.4g}", refresh=False)
     bar.close()
