@@ -30,28 +30,80 @@ MOVIE_DTYPES = {"movieId": "int32", "title": "string", "genres": "string"}
 RATING_DTYPES = {"userId": "int32", "movieId": "int32", "rating": "float32", "timestamp": "int64"}
 
 
+PIN_UNKNOWN = "GroupLens publishes no SHA-256 for this archive that movierec could confirm: unpinned"
+BASE_URL = "https://files.grouplens.org/datasets/movielens/"
+ML100K_GENRES = (
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
+    "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
+    "War", "Western",
+)
+NO_GENRES = "(no genres listed)"
+
+
 @dataclass(frozen=True)
 class Release:
-    """One MovieLens release: where it lives upstream, its SHA-256 pin and expected size."""
+    """One MovieLens release: where it lives upstream, its SHA-256 pin and expected size.
+
+    ``layout`` names the file format: ``csv`` (movies.csv, ratings.csv: ml-20m and later),
+    ``dat`` (movies.dat, ratings.dat separated by ``::``: ml-1m, ml-10m) or ``100k``
+    (u.item, u.data). ``folder`` is the directory the archive unpacks to; ``note`` says
+    why a pin or a count is missing. ``sha256`` is None where no published value is known.
+    """
 
     name: str
     url: str
     sha256: str | None
     n_movies: int | None = None
     n_ratings: int | None = None
+    layout: str = "csv"
+    folder: str | None = None
+    note: str = ""
 
     @property
     def archive_name(self) -> str:
         return f"{self.name}.zip"
 
+    @property
+    def movies_file(self) -> str:
+        return {"csv": "movies.csv", "dat": "movies.dat", "100k": "u.item"}[self.layout]
+
+    @property
+    def ratings_file(self) -> str:
+        return {"csv": "ratings.csv", "dat": "ratings.dat", "100k": "u.data"}[self.layout]
+
+
+def _release(name: str, sha256: str | None = None, **fields) -> Release:
+    return Release(
+        name=name,
+        url=f"{BASE_URL}{name}.zip",
+        sha256=sha256,
+        folder=fields.pop("folder", name),
+        note=fields.pop("note", "" if sha256 else PIN_UNKNOWN),
+        **fields,
+    )
+
 
 RELEASES: dict[str, Release] = {
-    "ml-latest-small": Release(
-        name="ml-latest-small",
-        url="https://files.grouplens.org/datasets/movielens/ml-latest-small.zip",
-        sha256="696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436",
+    "ml-latest-small": _release(
+        "ml-latest-small",
+        "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436",
         n_movies=9742,
         n_ratings=100836,
+    ),
+    "ml-100k": _release("ml-100k", n_movies=1682, n_ratings=100000, layout="100k"),
+    "ml-1m": _release(
+        "ml-1m",
+        "a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20",
+        n_movies=3883,
+        n_ratings=1000209,
+        layout="dat",
+    ),
+    "ml-10m": _release("ml-10m", layout="dat", folder="ml-10M100K"),
+    "ml-20m": _release("ml-20m"),
+    "ml-25m": _release("ml-25m"),
+    "ml-32m": _release("ml-32m"),
+    "ml-latest": _release(
+        "ml-latest", note=PIN_UNKNOWN + "; the release is updated in place, so no pin can last"
     ),
 }
 DEFAULT_RELEASE = "ml-latest-small"
@@ -195,11 +247,93 @@ class _Files:
             self._zip.close()
 
 
+Reader = Callable[[IO[bytes]], pd.DataFrame]
+
+
+def _csv_engine() -> str:
+    """pyarrow's multithreaded CSV parser where installed, else pandas's C parser."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return "c"
+    return "pyarrow"
+
+
+def delimited_reader(
+    sep: str = ",", names: list[str] | None = None, separator: bytes | None = None, dtype: dict | str = "string"
+) -> Reader:
+    """A reader of delimited text: a header row unless ``names`` are given; a multi-byte
+    ``separator`` (MovieLens's ``::``) is first rewritten to ``sep``. With a numeric
+    ``dtype`` it parses straight into compact columns, with the fast engine."""
+
+    def read(handle: IO[bytes]) -> pd.DataFrame:
+        source: IO[bytes] = io.BufferedReader(handle)
+        if separator is not None:
+            source = io.BytesIO(source.read().replace(separator, sep.encode()))
+        options = {"header": None, "names": names} if names else {}
+        if isinstance(dtype, dict):
+            options = options or {"usecols": list(dtype)}
+            return pd.read_csv(source, sep=sep, dtype=dtype, engine=_csv_engine(), **options)
+        return pd.read_csv(source, sep=sep, dtype=dtype, **options)
+
+    return read
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 text, else latin-1: the older releases (ml-100k, ml-1m) are latin-1."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def dat_movies(handle: IO[bytes]) -> pd.DataFrame:
+    """movies.dat of ml-1m and ml-10m: ``movieId::title::genres`` per line, no header."""
+    lines = decode(handle.read()).splitlines()
+    rows = [line.split("::", 2) for line in lines if line.strip()]
+    return pd.DataFrame(rows, columns=["movieId", "title", "genres"], dtype="string")
+
+
+def item_movies(genre_names: list[str]) -> Reader:
+    """A reader of ml-100k's u.item (``id|title|release|video release|IMDb URL|`` then one 0/1
+    flag per genre) whose genres are the flagged names joined by ``|``."""
+
+    def read(handle: IO[bytes]) -> pd.DataFrame:
+        rows = []
+        for line in decode(handle.read()).splitlines():
+            if not line.strip():
+                continue
+            fields = line.split("|")
+            flags = fields[5:]
+            if len(flags) != len(genre_names):
+                raise DataError(
+                    f"u.item line {len(rows) + 1} has {len(flags)} genre flags, expected "
+                    f"{len(genre_names)}: is this the ml-100k u.item?"
+                )
+            genres = "|".join(g for g, flag in zip(genre_names, flags) if flag.strip() == "1")
+            rows.append((fields[0], fields[1], genres or NO_GENRES))
+        return pd.DataFrame(rows, columns=["movieId", "title", "genres"], dtype="string")
+
+    return read
+
+
+def genre_names(files: _Files) -> list[str]:
+    """ml-100k's genre names in flag order: from u.genre (``name|index``) if present."""
+    if not files.has("u.genre"):
+        return list(ML100K_GENRES)
+    with files.open("u.genre") as handle:
+        pairs = [line.rsplit("|", 1) for line in decode(handle.read()).splitlines() if line.strip()]
+    try:
+        return [name for name, _ in sorted(pairs, key=lambda pair: int(pair[1]))]
+    except (ValueError, IndexError):
+        raise DataError(f"{files.path}: u.genre must hold name|index lines: is this ml-100k?") from None
+
+
 def read_table(
     files: _Files,
     name: str,
     dtypes: dict[str, str],
-    reader: Callable[[IO[bytes]], pd.DataFrame] | None = None,
+    reader: Reader | None = None,
 ) -> pd.DataFrame:
     """Read one table, check its columns and cast them to ``dtypes``, naming what is wrong."""
     try:
@@ -234,6 +368,38 @@ def read_table(
     return frame.reset_index(drop=True)
 
 
+def read_numeric(
+    files: _Files, name: str, dtypes: dict[str, str], sep: str = ",", names: list[str] | None = None,
+    separator: bytes | None = None,
+) -> pd.DataFrame:
+    """A large numeric table parsed straight into ``dtypes`` (no string copy of 32M rows);
+    anything the fast parse rejects is read again by :func:`read_table`, which names the fault."""
+    fast = delimited_reader(sep, names, separator, dtype=dtypes)
+    try:
+        with files.open(name) as handle:
+            frame = fast(handle)
+        if list(frame.columns) == list(dtypes) and not frame.isna().to_numpy().any():
+            return frame.astype(dtypes)
+    except (ValueError, TypeError, KeyError, pd.errors.ParserError):
+        pass
+    return read_table(files, name, dtypes, delimited_reader(sep, names, separator))
+
+
+def read_release(files: _Files, release: Release) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(movies, ratings) of ``release``'s layout, typed as MOVIE_DTYPES and RATING_DTYPES."""
+    columns = list(RATING_DTYPES)
+    if release.layout == "csv":
+        movies = read_table(files, "movies.csv", MOVIE_DTYPES)
+        ratings = read_numeric(files, "ratings.csv", RATING_DTYPES)
+    elif release.layout == "dat":
+        movies = read_table(files, "movies.dat", MOVIE_DTYPES, dat_movies)
+        ratings = read_numeric(files, "ratings.dat", RATING_DTYPES, names=columns, separator=b"::")
+    else:
+        movies = read_table(files, "u.item", MOVIE_DTYPES, item_movies(genre_names(files)))
+        ratings = read_numeric(files, "u.data", RATING_DTYPES, sep="\t", names=columns)
+    return movies, ratings
+
+
 def _check_counts(path: Path, release: Release, movies: pd.DataFrame, ratings: pd.DataFrame) -> None:
     for label, frame, expected in (("movies", movies, release.n_movies), ("ratings", ratings, release.n_ratings)):
         if expected is not None and len(frame) != expected:
@@ -265,9 +431,8 @@ def load_movielens(
                     f"{release.sha256}: the file is damaged or another release; download it again"
                 )
         else:
-            checksum = files.sha256_of(["movies.csv", "ratings.csv"])
-        movies = read_table(files, "movies.csv", MOVIE_DTYPES)
-        ratings = read_table(files, "ratings.csv", RATING_DTYPES)
+            checksum = files.sha256_of([release.movies_file, release.ratings_file])
+        movies, ratings = read_release(files, release)
     finally:
         files.close()
     if verify and not files.is_archive:
@@ -325,25 +490,59 @@ def deduplicate_ratings(ratings: pd.DataFrame) -> pd.DataFrame:
     return order.drop_duplicates(keys, keep="last").sort_index()
 
 
+COMPACT_IDS = 1 << 26  # ids below this are indexed through a lookup table, not a hash or a sort
+
+
+def _positions(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Index of each value in ``labels`` (unique), -1 where absent; O(n) for compact ids."""
+    if len(labels) and labels.min() >= 0 and labels.max() < COMPACT_IDS:
+        table = np.full(int(labels.max()) + 1, -1, dtype=np.int32)
+        table[labels] = np.arange(len(labels), dtype=np.int32)
+        inside = (values >= 0) & (values < len(table))
+        return np.where(inside, table[np.where(inside, values, 0)], -1)
+    return pd.Index(labels).get_indexer(values).astype(np.int32)
+
+
+def _compact(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values, each value's index among them), like ``np.unique``'s
+    ``return_inverse`` but without sorting all the values when the ids are compact."""
+    if len(values) and values.min() >= 0 and values.max() < COMPACT_IDS:
+        present = np.bincount(values, minlength=0) > 0
+        distinct = np.flatnonzero(present)
+        return distinct, (np.cumsum(present, dtype=np.int32) - 1)[values]
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return distinct, inverse.astype(np.int32)
+
+
+def _has_duplicates(rows: np.ndarray, columns: np.ndarray, n_columns: int) -> bool:
+    """Whether a (row, column) pair occurs twice: one sort of int64 keys, no hash table."""
+    keys = rows.astype(np.int64) * n_columns + columns
+    keys.sort()
+    return bool((keys[1:] == keys[:-1]).any())
+
+
 def likes_matrix(ratings: pd.DataFrame, movies: pd.DataFrame, threshold: float = LIKE_THRESHOLD) -> Likes:
     """L[u, i] = 1 when user u rated movie i at least ``threshold``; all movies are columns.
 
-    Book page: "The data".
+    Built straight from the id columns into CSR (lookup tables, no pivot, no dense copy),
+    so ML-32M's 32M ratings take seconds and a few hundred MB. Book page: "The data".
     """
     if not np.isfinite(threshold):
         raise DataError(f"threshold must be a finite rating, got {threshold!r}")
-    ratings = deduplicate_ratings(ratings)
     movie_ids = movies["movieId"].to_numpy(dtype=np.int64)
     if len(np.unique(movie_ids)) != len(movie_ids):
         raise DataError("movies.csv lists a movieId twice: each movie needs one row")
-    columns = pd.Index(movie_ids).get_indexer(ratings["movieId"].to_numpy())
+    rated = ratings["movieId"].to_numpy()
+    columns = _positions(rated, movie_ids)
     if (columns < 0).any():
-        unknown = np.unique(ratings["movieId"].to_numpy()[columns < 0])
+        unknown = np.unique(rated[columns < 0])
         raise DataError(
             f"ratings.csv rates {len(unknown)} movieId(s) missing from movies.csv "
             f"(e.g. {unknown[:5].tolist()}): the two files come from different releases"
         )
-    user_ids, rows = np.unique(ratings["userId"].to_numpy(), return_inverse=True)
+    user_ids, rows = _compact(ratings["userId"].to_numpy())
+    if _has_duplicates(rows, columns, len(movie_ids)):
+        return likes_matrix(deduplicate_ratings(ratings), movies, threshold)
     liked = ratings["rating"].to_numpy() >= threshold
     matrix = sp.csr_matrix(
         (np.ones(int(liked.sum()), dtype=np.float32), (rows[liked], columns[liked])),

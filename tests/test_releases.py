@@ -77,7 +77,7 @@ def test_ml100k_loads_with_genres_from_flags(with_genre_file, tmp_path):
     archive = write_zip(tmp_path / "ml-100k.zip", ml100k_files(with_genre_file))
     data = load_movielens(archive, dataset="ml-100k")
     check_tables(data, ratings_as_int=True)
-    assert data.movies["genres"].tolist() == ["Action|Thriller", "Drama"]
+    assert data.movies["genres"].tolist() == ["Action|Sci-Fi", "Drama"]
 
 
 def test_unpacked_folders_are_checked_against_known_counts(tmp_path):
