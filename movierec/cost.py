@@ -54,13 +54,17 @@ def colike_norm2(likes: Likes | sp.spmatrix) -> int:
 
 
 def to_torch_csr(matrix: sp.spmatrix, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    """A scipy matrix as a torch sparse CSR tensor on ``device`` (beta-API warning muted)."""
+    """A scipy matrix as a torch sparse CSR tensor on ``device`` (beta-API warning muted).
+
+    Indices are int32 when they fit: half the index traffic of the memory-bound products.
+    """
     csr = sp.csr_matrix(matrix)
+    index = np.int32 if csr.nnz < np.iinfo(np.int32).max and max(csr.shape) < np.iinfo(np.int32).max else np.int64
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return torch.sparse_csr_tensor(
-            torch.from_numpy(csr.indptr.astype(np.int64)),
-            torch.from_numpy(csr.indices.astype(np.int64)),
+            torch.from_numpy(csr.indptr.astype(index)),
+            torch.from_numpy(csr.indices.astype(index)),
             torch.from_numpy(csr.data.astype(np.float32)),
             size=csr.shape,
             check_invariants=False,
