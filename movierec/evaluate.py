@@ -1,0 +1,354 @@
+"""Held-out evaluation: a seeded per-user split of the likes, top-k scoring and ranking metrics.
+
+The split hides some of each user's likes; every model (the co-like matrix X, the learned
+embeddings and the baselines) is built from the train likes only, each user's train likes
+are the input titles, and the hidden ones are what a good recommender should rank high.
+Book page: "Evaluation and tuning" (notebooks/06_evaluation.ipynb).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from .data import Likes
+from .errors import ParameterError
+from .runs import RunStore, sweep
+from .train import TrainConfig, TrainResult
+
+MIN_LIKES = 5
+FIT_CHUNK = 65_536
+HELD_OUT = 0.1
+USER_BATCH = 1024
+PARTS = ("validation", "test")
+METRICS = ("HR", "Recall", "Precision", "NDCG", "Coverage")
+
+
+@dataclass(frozen=True)
+class Split:
+    """Train, validation and test likes (users x movies 0/1 CSR, same shape, disjoint).
+
+    ``checksum`` identifies the data and the split, so runs trained on ``train`` are
+    stored apart from runs on all the likes.
+    """
+
+    train: sp.csr_matrix
+    validation: sp.csr_matrix
+    test: sp.csr_matrix
+    likes: Likes
+    seed: int
+    checksum: str
+
+    @property
+    def train_likes(self) -> Likes:
+        """The train part as a :class:`Likes` (for training and the run store)."""
+        return Likes(matrix=self.train, user_ids=self.likes.user_ids, movie_ids=self.likes.movie_ids,
+                     threshold=self.likes.threshold)
+
+    def held_out(self, part: str) -> sp.csr_matrix:
+        """The likes a ranking is scored against: ``validation`` or ``test``."""
+        if part not in PARTS:
+            raise ParameterError(f"part={part!r} is not allowed: part must be one of {', '.join(PARTS)}")
+        return self.validation if part == "validation" else self.test
+
+    def known(self, part: str) -> sp.csr_matrix:
+        """Likes never recommended when scoring ``part``: train, plus validation for the test."""
+        return self.train if part == "validation" else (self.train + self.validation).tocsr()
+
+    def sizes(self) -> pd.DataFrame:
+        """Likes and users with at least one like in each part."""
+        parts = {"train": self.train, "validation": self.validation, "test": self.test}
+        return pd.DataFrame(
+            [{"part": name, "likes": int(m.nnz), "users": int((np.diff(m.indptr) > 0).sum())} for name, m in parts.items()]
+        )
+
+
+def split_likes(
+    likes: Likes,
+    seed: int = 0,
+    held_out: float = HELD_OUT,
+    min_likes: int = MIN_LIKES,
+    data_checksum: str = "",
+) -> Split:
+    """Split each user's likes at random into train / validation / test (seeded).
+
+    Rule: a user with at least ``min_likes`` likes (n of them) gives
+    ``max(1, round(held_out * n))`` likes to validation and as many to test, the rest to
+    train (80/10/10 by default); a user with fewer likes stays in train only. The parts are
+    disjoint and their sum is L. Book page: "Evaluation and tuning".
+    """
+    if not 0 < held_out < 0.5:
+        raise ParameterError(f"held_out={held_out!r} is not allowed: held_out must be in (0, 0.5)")
+    if min_likes < 3:
+        raise ParameterError(f"min_likes={min_likes!r} is not allowed: min_likes must be at least 3")
+    matrix = sp.csr_matrix(likes.matrix)
+    matrix.sort_indices()
+    counts = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(matrix.shape[0]), counts)
+    keys = np.random.default_rng(seed).random(matrix.nnz)
+    order = np.lexsort((keys, rows))
+    rank = np.empty(matrix.nnz, dtype=np.int64)
+    rank[order] = np.arange(matrix.nnz) - matrix.indptr[rows[order]]
+    per_part = np.where(counts >= min_likes, np.maximum(1, np.rint(held_out * counts)), 0).astype(np.int64)[rows]
+    parts = np.where(rank < per_part, 2, np.where(rank < 2 * per_part, 1, 0))
+
+    def part(which: int) -> sp.csr_matrix:
+        keep = parts == which
+        return sp.csr_matrix((matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape)
+
+    tag = f"{data_checksum}:split:{seed}:{held_out}:{min_likes}:{likes.threshold}"
+    return Split(train=part(0), validation=part(1), test=part(2), likes=likes, seed=int(seed),
+                 checksum=hashlib.sha256(tag.encode()).hexdigest())
+
+
+def top_k(scores: np.ndarray, k: int, exclude: sp.spmatrix | None = None) -> np.ndarray:
+    """The k highest-scoring movies per user (users x k), best first, ``exclude`` never.
+
+    Ties go to the lower movie index. A slot with no allowed movie left holds -1.
+    Book page: "Evaluation and tuning".
+    """
+    scores = np.array(scores, dtype=np.float64)
+    users, items = scores.shape
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= items:
+        raise ParameterError(f"k={k!r} is not allowed: k must be an integer in [1, {items}]")
+    scores[np.isnan(scores)] = -np.inf
+    if exclude is not None:
+        known = sp.coo_matrix(exclude)
+        scores[known.row, known.col] = -np.inf
+    threshold = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
+    above = scores > threshold
+    ties = scores == threshold
+    ties &= np.cumsum(ties, axis=1) <= k - above.sum(axis=1, keepdims=True)
+    chosen = np.nonzero(above | ties)[1].reshape(users, k)
+    chosen_scores = np.take_along_axis(scores, chosen, axis=1)
+    order = np.lexsort((chosen, -chosen_scores), axis=1)
+    ranked = np.take_along_axis(chosen, order, axis=1)
+    ranked[np.take_along_axis(chosen_scores, order, axis=1) == -np.inf] = -1
+    return ranked
+
+
+def ranking_metrics(ranked: np.ndarray, held_out: sp.spmatrix, n_items: int | None = None) -> dict[str, float]:
+    """HR, Recall, Precision and NDCG at k = ranked.shape[1], and catalogue coverage.
+
+    Means over users with at least one held-out like: HR = 1 if any hit; Recall = hits /
+    min(k, held-out count); Precision = hits / k; NDCG = DCG / ideal DCG with binary gains
+    and discount 1/log2(rank + 1). Coverage = distinct movies recommended to those users /
+    ``n_items`` (all movies by default). Book page: "Evaluation and tuning".
+    """
+    held_out = sp.csr_matrix(held_out)
+    users, k = ranked.shape
+    n_items = held_out.shape[1] if n_items is None else n_items
+    counts = np.diff(held_out.indptr)
+    active = np.flatnonzero(counts > 0)
+    if len(active) == 0:
+        return {name: float("nan") for name in METRICS}
+    ranked = ranked[active]
+    truth = held_out[active]
+    valid = ranked >= 0
+    rows = np.repeat(np.arange(len(active)), k)
+    hits = np.zeros(ranked.shape, dtype=bool)
+    hits.ravel()[valid.ravel()] = np.asarray(truth[rows[valid.ravel()], ranked.ravel()[valid.ravel()]]).ravel() > 0
+    n_hits = hits.sum(axis=1)
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.cumsum(discount)[np.minimum(counts[active], k) - 1]
+    return {
+        "HR": float((n_hits > 0).mean()),
+        "Recall": float((n_hits / np.minimum(counts[active], k)).mean()),
+        "Precision": float((n_hits / k).mean()),
+        "NDCG": float(((hits * discount).sum(axis=1) / ideal).mean()),
+        "Coverage": float(len(np.unique(ranked[valid])) / n_items),
+    }
+
+
+def unit_columns(vectors: np.ndarray | sp.spmatrix) -> np.ndarray | sp.csr_matrix:
+    """Columns scaled to unit length; zero columns stay zero (cosine 0, as the seed's rule)."""
+    if sp.issparse(vectors):
+        vectors = sp.csr_matrix(vectors, dtype=np.float64)
+        norms = np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=0)).ravel())
+        return (vectors @ sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0))).tocsr()
+    vectors = np.asarray(vectors, dtype=np.float64)
+    norms = np.linalg.norm(vectors, axis=0)
+    return vectors * np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+
+
+def mean_rows(inputs: sp.spmatrix) -> sp.csr_matrix:
+    """Each user's inputs as weights 1/count (a mean); users without inputs get zeros."""
+    inputs = sp.csr_matrix(inputs, dtype=np.float64)
+    counts = np.diff(inputs.indptr).astype(np.float64)
+    return (sp.diags(np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0)) @ inputs).tocsr()
+
+
+def cosine_scores(vectors: np.ndarray | sp.spmatrix, inputs: sp.spmatrix) -> np.ndarray:
+    """The seed's rule for every user at once: mean cosine of each movie to the user's inputs.
+
+    ``vectors`` holds one column per movie (d x n, dense or sparse); ``inputs`` is users x n
+    0/1. Computed as mean(unit inputs)^T unit, in batches of users. Book page:
+    "Evaluation and tuning".
+    """
+    unit = unit_columns(vectors)
+    weights = mean_rows(inputs)
+    out = np.empty(weights.shape, dtype=np.float64)
+    with threadpool_limits(1, "blas"):
+        for start in range(0, weights.shape[0], USER_BATCH):
+            block = weights[start : start + USER_BATCH]
+            profile = unit @ block.T
+            profile = profile.toarray() if sp.issparse(profile) else np.asarray(profile)
+            out[start : start + USER_BATCH] = np.asarray(unit.T @ profile).T
+    return out
+
+
+def evaluate_scores(scores: np.ndarray, split: Split, part: str = "validation", k: int = 10) -> dict[str, float]:
+    """Metrics at ``k`` of users x movies ``scores`` on one held-out part of ``split``.
+
+    Book page: "Evaluation and tuning".
+    """
+    ranked = top_k(scores, k, exclude=split.known(part))
+    return ranking_metrics(ranked, split.held_out(part), split.train.shape[1])
+
+
+def evaluate_embeddings(embeddings: np.ndarray, split: Split, part: str = "validation", k: int = 10) -> dict[str, float]:
+    """Metrics of the seed's recommendation rule with these d x n embeddings (NaN if not finite).
+
+    Book page: "Evaluation and tuning".
+    """
+    if not np.isfinite(embeddings).all():
+        return {name: float("nan") for name in METRICS}
+    return evaluate_scores(cosine_scores(embeddings, split.train), split, part, k)
+
+
+def tuning_configs(
+    dims: Sequence[int],
+    adam_lrs: Sequence[float],
+    sgd_lrs: Sequence[float],
+    epochs: int,
+    init_std: float,
+    seed: int,
+    dataset: str,
+) -> list[TrainConfig]:
+    """The tuning grid: every embedding size with every Adam and SGD (momentum 0.9) rate.
+
+    Book page: "Evaluation and tuning".
+    """
+    return [
+        TrainConfig(optimizer=optimizer, lr=lr, epochs=epochs, dim=dim, init_std=init_std, seed=seed, dataset=dataset)
+        for optimizer, rates in (("adam", adam_lrs), ("sgd", sgd_lrs))
+        for dim in dims
+        for lr in rates
+    ]
+
+
+def tune_embeddings(store: RunStore, split: Split, configs: Sequence[TrainConfig], device: str = "auto",
+                    k: int = 10) -> tuple[list[TrainResult], pd.DataFrame]:
+    """Train (or reuse from ``store``) every config on the train likes; the runs and their table.
+
+    Book page: "Evaluation and tuning".
+    """
+    results = sweep(configs, split.train_likes, split.checksum, store, device)
+    return results, tuning_table(results, split, k)
+
+
+def tuning_table(results: Sequence[TrainResult], split: Split, k: int = 10) -> pd.DataFrame:
+    """One row per run trained on ``split.train``: settings, final cost, status, validation metrics
+    (NaN for a diverged run: it is never chosen).
+
+    Book page: "Evaluation and tuning".
+    """
+    rows = []
+    for result in results:
+        if result.status == "finished":
+            metrics = evaluate_embeddings(result.embeddings, split, "validation", k)
+        else:
+            metrics = {name: float("nan") for name in METRICS}
+        rows.append({
+            "optimizer": result.config.optimizer, "dim": result.config.dim, "lr": result.config.lr,
+            "final cost": result.final_cost, "status": result.status_text,
+            **{f"val {name}@{k}": value for name, value in metrics.items()},
+        })
+    return pd.DataFrame(rows)
+
+
+def chosen_runs(results: Sequence[TrainResult], table: pd.DataFrame, k: int = 10) -> dict[str, TrainResult]:
+    """Per optimizer, the run with the best validation NDCG@k (finished runs only).
+
+    Book page: "Evaluation and tuning".
+    """
+    column = f"val NDCG@{k}"
+    chosen = {}
+    for optimizer, rows in table[table[column].notna()].groupby("optimizer", sort=False):
+        chosen[str(optimizer)] = results[int(rows[column].idxmax())]
+    return chosen
+
+
+def method_row(method: str, setting: str, val: dict[str, float], test: dict[str, float], k: int) -> dict[str, Any]:
+    """One line of the comparison table: validation NDCG and every test metric at ``k``.
+
+    Book page: "Evaluation and tuning".
+    """
+    return {"method": method, "setting": setting, f"val NDCG@{k}": val["NDCG"],
+            **{f"test {name}@{k}": value for name, value in test.items()}}
+
+
+def embedding_rows(chosen: dict[str, TrainResult], split: Split, k: int = 10) -> list[dict[str, Any]]:
+    """Comparison rows for the tuned embeddings: validation and test metrics of each choice.
+
+    Book page: "Evaluation and tuning".
+    """
+    rows = []
+    for optimizer, result in chosen.items():
+        val = evaluate_embeddings(result.embeddings, split, "validation", k)
+        test = evaluate_embeddings(result.embeddings, split, "test", k)
+        setting = f"d={result.config.dim}, lr={result.config.lr:g}"
+        rows.append(method_row(f"embeddings ({optimizer})", setting, val, test, k))
+    return rows
+
+
+def fit_check(embeddings: np.ndarray, colikes: sp.spmatrix, zeros: int = 100_000, seed: int = 0) -> dict[str, float]:
+    """Pearson r between v_i^T v_j and X_ij over X's non-zeros, and over a seeded sample of its zeros.
+
+    Each pair i < j once. The second number shows whether pairs nobody co-likes are
+    pushed to 0 (r near 0 there is good: their X is constant). Book page: "Evaluation and tuning".
+    """
+    X = sp.triu(sp.coo_matrix(colikes), k=1).tocoo()
+    V = np.asarray(embeddings, dtype=np.float64)
+    rows, cols, values = X.row, X.col, X.data.astype(np.float64)
+    fitted = np.concatenate([np.einsum("di,di->i", V[:, rows[s : s + FIT_CHUNK]], V[:, cols[s : s + FIT_CHUNK]])
+                             for s in range(0, len(rows), FIT_CHUNK)] or [np.zeros(0)])
+    n = X.shape[0]
+    rng = np.random.default_rng(seed)
+    pairs = rng.integers(0, n, size=(3 * zeros, 2))
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    is_zero = np.asarray(sp.csr_matrix(colikes)[pairs[:, 0], pairs[:, 1]]).ravel() == 0
+    pairs = pairs[is_zero][:zeros]
+    zero_fit = np.einsum("di,di->i", V[:, pairs[:, 0]], V[:, pairs[:, 1]])
+    return {
+        "r (non-zeros)": float(np.corrcoef(fitted, values)[0, 1]),
+        "non-zero pairs": int(len(values)),
+        "mean v_i.v_j (zeros)": float(zero_fit.mean()),
+        "r (non-zeros + zeros)": float(np.corrcoef(np.r_[fitted, zero_fit], np.r_[values, np.zeros(len(zero_fit))])[0, 1]),
+        "zeros sampled": int(len(zero_fit)),
+    }
+
+
+def fit_table(embeddings: dict[str, np.ndarray], colikes: sp.spmatrix, zeros: int = 100_000, seed: int = 0) -> pd.DataFrame:
+    """:func:`fit_check` for several named d x n embeddings, one row each.
+
+    Book page: "Evaluation and tuning".
+    """
+    return pd.DataFrame([{"embeddings": name, **fit_check(V, colikes, zeros, seed)} for name, V in embeddings.items()])
+
+
+def comparison_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """The methods' rows (:func:`method_row`) as a table, best test NDCG first.
+
+    Book page: "Evaluation and tuning".
+    """
+    table = pd.DataFrame(list(rows))
+    column = next(c for c in table.columns if c.startswith("test NDCG"))
+    return table.sort_values(column, ascending=False, kind="stable").reset_index(drop=True)
