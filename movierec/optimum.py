@@ -1,0 +1,227 @@
+"""The best cost any d-dimensional embedding can reach, and the SGD learning-rate bound.
+
+Eigen-alternation: c(V) = ||V^T V - (X + diag(s))||^2 - (diagonal terms) where s_i =
+||v_i||^2 is free, so with s fixed the best V is the top-d eigenpairs of X + diag(s)
+(negative eigenvalues clipped to 0, Eckart-Young); then s is reset to diag(V^T V). Each
+step cannot raise c, so the cost falls to a fixed point. Book page: "Evaluation and tuning"
+(notebooks/06_evaluation.ipynb).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from scipy.sparse.linalg import LinearOperator, eigsh
+from threadpoolctl import threadpool_limits
+
+from .cost import CoLikeCost
+from .data import Likes
+from .errors import ParameterError
+from .train import SGD_MOMENTUM, TrainConfig, TrainResult, initial_embeddings
+
+TOLERANCE = 1e-5
+MAX_ITERATIONS = 50
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """The eigen-alternation's result: cost, its share of ||X||^2, the d x n embeddings."""
+
+    cost: float
+    x_norm2: int
+    embeddings: np.ndarray
+    history: list[float]
+    seconds: float
+
+    @property
+    def fraction(self) -> float:
+        """c / ||X||^2: the share of the co-likes the best d-dimensional fit leaves unexplained."""
+        return self.cost / self.x_norm2
+
+    @property
+    def iterations(self) -> int:
+        return len(self.history)
+
+
+def _likes_matrix(likes: Likes | sp.spmatrix) -> sp.csr_matrix:
+    return sp.csr_matrix(likes.matrix if isinstance(likes, Likes) else likes, dtype=np.float64)
+
+
+def _shifted_gram(matrix: sp.csr_matrix, shift: np.ndarray) -> LinearOperator:
+    """x -> (L^T L + diag(shift)) x without forming L^T L (L has far fewer non-zeros than X)."""
+    transposed = matrix.T.tocsr()
+
+    def apply(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        return transposed @ (matrix @ x) + (shift * x if x.ndim == 1 else shift[:, None] * x)
+
+    n = matrix.shape[1]
+    return LinearOperator((n, n), matvec=apply, matmat=apply, dtype=np.float64)
+
+
+def best_cost(
+    likes: Likes | sp.spmatrix,
+    dim: int,
+    tol: float = TOLERANCE,
+    max_iterations: int = MAX_ITERATIONS,
+    cost: CoLikeCost | None = None,
+) -> Optimum:
+    """The lowest c(V) at size ``dim`` by eigen-alternation, until c falls by less than ``tol`` (relative).
+
+    X + diag(s) = L^T L + diag(s - D) is applied through L; movies no one co-likes keep
+    v_i = 0. ``eigsh`` is warm-started from the previous solution. The cost is evaluated
+    exactly with :class:`~movierec.cost.CoLikeCost` (float64). Book page: "Evaluation and tuning".
+    """
+    matrix = _likes_matrix(likes)
+    n = matrix.shape[1]
+    cost = cost or CoLikeCost(matrix, "cpu", torch.float64)
+    colikes_per_movie = np.asarray(matrix.T @ (matrix @ np.ones(n)), dtype=np.float64) - np.asarray(matrix.sum(axis=0)).ravel()
+    active = np.flatnonzero(colikes_per_movie > 0)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or not 1 <= dim < len(active):
+        raise ParameterError(f"dim={dim!r} is not allowed: dim must be an integer in [1, {len(active) - 1}] "
+                             f"(fewer than the {len(active):,} co-liked movies)")
+    sub = matrix[:, active].tocsr()
+    counts = np.asarray(sub.sum(axis=0)).ravel()
+    start = time.perf_counter()
+    norms = np.zeros(len(active))
+    v0 = None
+    history: list[float] = []
+    best: np.ndarray | None = None
+    for _ in range(max_iterations):
+        with threadpool_limits(1, "blas"):
+            values, vectors = eigsh(_shifted_gram(sub, norms - counts), k=dim, which="LA", v0=v0)
+        values = np.clip(values, 0.0, None)
+        V = np.zeros((dim, n))
+        V[:, active] = (vectors * np.sqrt(values)).T
+        value = cost.value(torch.from_numpy(V).to(cost.dtype))
+        if history and value > history[-1] * (1 - tol):
+            if value < history[-1]:
+                history.append(value)
+                best = V
+            break
+        history.append(value)
+        best = V
+        norms = np.square(V[:, active]).sum(axis=0)
+        v0 = vectors @ np.sqrt(values)
+        if not v0.any():
+            break
+    return Optimum(cost=history[-1], x_norm2=int(cost.x_norm2), embeddings=best.astype(np.float32),
+                   history=history, seconds=time.perf_counter() - start)
+
+
+def lambda_max(likes: Likes | sp.spmatrix) -> float:
+    """The largest eigenvalue of X = offdiag(L^T L). Book page: "Evaluation and tuning"."""
+    matrix = _likes_matrix(likes)
+    counts = np.asarray(matrix.sum(axis=0)).ravel()
+    return float(eigsh(_shifted_gram(matrix, -counts), k=1, which="LA", return_eigenvectors=False)[0])
+
+
+def _hessian_operator(matrix: sp.csr_matrix, V: np.ndarray):
+    transposed = matrix.T.tocsr()
+    diagonal = np.asarray(matrix.sum(axis=0)).ravel() - np.einsum("di,di->i", V, V)
+    gram = V @ V.T
+
+    def apply(E: np.ndarray) -> np.ndarray:
+        mixed = V @ E.T
+        result = (mixed + mixed.T) @ V + gram @ E - (transposed @ (matrix @ E.T)).T
+        return 4 * (result + E * diagonal - 2 * V * np.einsum("di,di->i", V, E))
+
+    return apply
+
+
+def hessian_product(likes: Likes | sp.spmatrix, embeddings: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """The Hessian of c at V (d x n) applied to a direction E (d x n), exactly, in float64.
+
+    Differentiating grad = 4 [(V V^T) V - (V L^T) L + V diag(D - s)] along E gives
+    4 [(E V^T + V E^T) V + (V V^T) E - (E L^T) L + E diag(D - s) - 2 V diag(<v_i, e_i>)].
+    Book page: "Evaluation and tuning".
+    """
+    V = np.asarray(embeddings, dtype=np.float64)
+    return _hessian_operator(_likes_matrix(likes), V)(np.asarray(direction, dtype=np.float64))
+
+
+def hessian_top_eigenvalue(likes: Likes | sp.spmatrix, embeddings: np.ndarray, tol: float = 1e-4) -> float:
+    """The largest eigenvalue of the Hessian of c at V (d x n), by ``eigsh`` on exact
+    Hessian-vector products. Book page: "Evaluation and tuning"."""
+    V = np.asarray(embeddings, dtype=np.float64)
+    apply = _hessian_operator(_likes_matrix(likes), V)
+    size = V.size
+    operator = LinearOperator((size, size), matvec=lambda x: apply(np.asarray(x).reshape(V.shape)).ravel(),
+                              dtype=np.float64)
+    v0 = np.random.default_rng(0).standard_normal(size)
+    with threadpool_limits(1, "blas"):
+        return float(eigsh(operator, k=1, which="LA", tol=tol, v0=v0, return_eigenvectors=False)[0])
+
+
+def heavy_ball_bound(curvature: float, momentum: float = SGD_MOMENTUM) -> float:
+    """The largest stable learning rate of SGD with momentum beta on curvature h: 2(1 + beta) / h.
+
+    Heavy ball on a quadratic is stable iff 0 < lr h < 2 (1 + beta). Book page: "Evaluation and tuning".
+    """
+    return 2 * (1 + momentum) / curvature
+
+
+def sgd_stability(likes: Likes | sp.spmatrix, config: TrainConfig, optimum: Optimum) -> pd.DataFrame:
+    """Curvatures of c and the SGD (momentum) learning-rate bound each one implies.
+
+    Rows: near the origin (the Hessian is -4 X per row of V: negative, V grows along X's
+    top eigenvectors at rate 4 lr lambda_max, no upper bound); at the initial V; at the
+    optimum (about 8 lambda_max: along v_1 = sqrt(lambda_1) q_1 the Gauss-Newton term is
+    2 ||2 sqrt(lambda_1) q_1 q_1^T||^2 = 8 lambda_1). Book page: "Evaluation and tuning".
+    """
+    momentum = SGD_MOMENTUM if config.momentum is None else config.momentum
+    matrix = _likes_matrix(likes)
+    top = lambda_max(matrix)
+    init = initial_embeddings(config, matrix.shape[1]).numpy()
+    at_init = hessian_top_eigenvalue(matrix, init)
+    at_optimum = hessian_top_eigenvalue(matrix, optimum.embeddings)
+    n, std = matrix.shape[1], config.init_std
+    rows = [
+        ("origin V = 0 (largest |eigenvalue|, negative)", "4 lambda_max(X)", 4 * top, -4 * top),
+        (f"initial V (std {std:g})", "12 n std^2", 12 * n * std**2, at_init),
+        (f"optimum V* (d = {optimum.embeddings.shape[0]})", "8 lambda_max(X)", 8 * top, at_optimum),
+    ]
+    return pd.DataFrame(
+        [{"where": where, "formula": formula, "formula value": estimate, "measured top eigenvalue": measured,
+          "largest stable lr": heavy_ball_bound(measured, momentum) if measured > 0 else math.inf}
+         for where, formula, estimate, measured in rows]
+    )
+
+
+def stability_configs(lrs: Sequence[float], dim: int, epochs: int, init_std: float, seed: int,
+                      dataset: str) -> list[TrainConfig]:
+    """SGD (momentum 0.9) runs on all the likes at each learning rate, largest first.
+
+    Book page: "Evaluation and tuning".
+    """
+    return [TrainConfig(optimizer="sgd", lr=lr, epochs=epochs, dim=dim, init_std=init_std, seed=seed, dataset=dataset)
+            for lr in sorted(lrs, reverse=True)]
+
+
+def observed_stability(results: Sequence[TrainResult], bound: float, optimum_cost: float) -> pd.DataFrame:
+    """SGD runs beside the predicted bound: lr, lr / bound, predicted, observed, final cost
+    against the best possible cost. Book page: "Evaluation and tuning"."""
+    return pd.DataFrame(
+        [{"lr": r.config.lr, "lr / bound": r.config.lr / bound,
+          "predicted": "stable" if r.config.lr < bound else "unstable",
+          "observed": r.status_text, "final cost": r.final_cost,
+          "final / best cost": r.final_cost / optimum_cost}
+         for r in sorted(results, key=lambda r: -r.config.lr)]
+    )
+
+
+def optimum_table(optimum: Optimum) -> pd.DataFrame:
+    """The best cost, its share of ||X||^2, rounds and seconds, as a one-row table.
+
+    Book page: "Evaluation and tuning".
+    """
+    return pd.DataFrame([{"d": optimum.embeddings.shape[0], "best cost": optimum.cost, "||X||^2": optimum.x_norm2,
+                          "share of ||X||^2": optimum.fraction, "rounds": optimum.iterations,
+                          "seconds": optimum.seconds}])

@@ -1,0 +1,85 @@
+"""The best cost by eigen-alternation, the exact Hessian and the SGD stability bound."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from conftest import random_likes
+from movierec.cost import CoLikeCost
+from movierec.optimum import (
+    best_cost, heavy_ball_bound, hessian_product, hessian_top_eigenvalue, lambda_max, stability_configs,
+)
+from movierec.runs import RunStore, sweep
+from movierec.train import train
+
+
+def test_best_cost_is_below_a_long_adam_run_and_never_rises():
+    likes = random_likes(60, 40, 0.15, seed=0)
+    optimum = best_cost(likes, 3, tol=1e-10, max_iterations=2000)
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(optimum.history, optimum.history[1:]))
+    adam = train(likes, optimizer="adam", lr=0.05, epochs=800, dim=3, init_std=0.1, device="cpu", dtype="float64")
+    assert optimum.cost <= adam.final_cost * (1 + 1e-6)
+    cost = CoLikeCost(likes, "cpu", torch.float64)
+    assert cost.value(torch.from_numpy(optimum.embeddings.astype(np.float64))) == pytest.approx(optimum.cost, rel=1e-6)
+
+
+def blocks(sizes: list[tuple[int, int]]) -> sp.csr_matrix:
+    """Users in groups; each group likes its own block of movies (block b: users, movies)."""
+    rows, cols, user, movie = [], [], 0, 0
+    for users, movies in sizes:
+        for u in range(user, user + users):
+            rows += [u] * movies
+            cols += list(range(movie, movie + movies))
+        user, movie = user + users, movie + movies
+    return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(user, movie))
+
+
+def test_best_cost_is_exact_on_block_data():
+    # Block A: 4 movies liked by the same 3 users (X = 3 off the diagonal); block B: 3 movies,
+    # 1 user (X = 1). Two dimensions fit both blocks exactly; one dimension fits A
+    # (v_i^2 = 3) and leaves B's 3 * 2 off-diagonal ones: the best rank-1 cost is 6.
+    likes = blocks([(3, 4), (1, 3)])
+    assert best_cost(likes, 2).cost == pytest.approx(0.0, abs=1e-6)
+    one = best_cost(likes, 1, tol=1e-9)
+    assert one.cost == pytest.approx(6.0, rel=1e-6)
+    assert one.fraction == pytest.approx(6.0 / (9 * 12 + 6))
+
+
+def test_hessian_product_matches_finite_differences():
+    likes = random_likes(30, 25, 0.2, seed=1)
+    rng = np.random.default_rng(0)
+    V, E = rng.standard_normal((4, 25)), rng.standard_normal((4, 25))
+    cost = CoLikeCost(likes, "cpu", torch.float64)
+    step = 1e-5
+    grad = lambda W: cost.value_and_grad(torch.from_numpy(W))[1].numpy()
+    numeric = (grad(V + step * E) - grad(V - step * E)) / (2 * step)
+    assert np.allclose(hessian_product(likes, V, E), numeric, rtol=1e-5, atol=1e-5)
+
+
+def test_curvature_near_the_origin_is_minus_four_x():
+    likes = random_likes(30, 25, 0.2, seed=2)
+    top = lambda_max(likes)
+    dense = (likes.T @ likes).toarray()
+    np.fill_diagonal(dense, 0)
+    assert top == pytest.approx(np.linalg.eigvalsh(dense)[-1])
+    # At V = 0 the Hessian is -4 X in each row of V, so its largest eigenvalue is -4 lambda_min(X).
+    assert hessian_top_eigenvalue(likes, np.zeros((2, 25))) == pytest.approx(-4 * np.linalg.eigvalsh(dense)[0], rel=1e-6)
+    assert heavy_ball_bound(100.0, 0.9) == pytest.approx(0.038)
+
+
+@pytest.mark.integration
+def test_real_optimum_lambda_max_and_sgd_bound(likes, tmp_path):
+    optimum = best_cost(likes, 64)
+    assert optimum.cost == pytest.approx(1_308_831, rel=1e-3)
+    assert optimum.x_norm2 == 63_482_944
+    assert lambda_max(likes) == pytest.approx(7222.5, rel=1e-4)
+    curvature = hessian_top_eigenvalue(likes, optimum.embeddings)
+    assert curvature == pytest.approx(8 * 7222.5, rel=0.02)
+    bound = heavy_ball_bound(curvature)
+    above, below = sweep(stability_configs([1.5 * bound, 0.6 * bound], 64, 100, 0.5, 576, "ml-latest-small"),
+                         likes, "test", RunStore(tmp_path), "cpu")
+    assert above.status == "diverged" and below.status == "finished"
+
