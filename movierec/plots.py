@@ -90,3 +90,29 @@ def overlap_heatmap(overlap: pd.DataFrame, title: str = "Overlap of top-N lists 
     axes.set_title(title)
     figure.colorbar(image, ax=axes, label="Jaccard overlap")
     return figure
+
+
+def tuning_curves(table: pd.DataFrame, metric: str = "val NDCG@10") -> Figure:
+    """Validation ``metric`` against learning rate (log axis): one line per optimizer and size d.
+
+    ``table`` is :func:`movierec.evaluate.tuning_table`'s; diverged runs (NaN) are drawn as
+    an X on the x axis. Book page: "Evaluation and tuning".
+    """
+    figure, axes = new_figure()
+    styles = {"adam": ("#3b6ea8", "o"), "sgd": ("#c0504d", "s")}
+    dims = sorted(table["dim"].unique(), key=str)
+    widths = dict(zip(dims, np.linspace(0.8, 2.6, len(dims))))
+    for (optimizer, dim), rows in table.groupby(["optimizer", "dim"], sort=False):
+        color, marker = styles.get(optimizer, ("#555555", "^"))
+        rows = rows.sort_values("lr")
+        axes.plot(rows["lr"], rows[metric], marker=marker, color=color, linewidth=widths[dim],
+                  alpha=0.45 + 0.5 * (widths[dim] - 0.8) / 1.8, label=f"{optimizer}, d = {dim}")
+        failed = rows[rows[metric].isna()]
+        axes.plot(failed["lr"], np.zeros(len(failed)), DIVERGED_MARKER, color=color, markersize=9)
+    axes.set_xscale("log")
+    axes.set_xlabel("learning rate (log scale)")
+    axes.set_ylabel(f"validation {metric.removeprefix('val ')}")
+    axes.set_title("Learning-rate tuning on held-out likes (X at 0: diverged)")
+    axes.grid(True, which="major", alpha=0.3)
+    axes.legend(fontsize=7, ncol=2, loc="best")
+    return figure

@@ -48,6 +48,16 @@ PARAMETERS: dict[str, Parameter] = {
     "top_n": Parameter("int", 10, "length of each recommendation list"),
     "seed_epochs": Parameter("int", 1, "epochs of the seed's full-size Adam run (the seed ran 100)"),
     "seed_sweep": Parameter("bool", False, "also rerun the seed's own sweep at full size (hours on a CPU)"),
+    "split_seed": Parameter("int", 0, "seed of the per-user train/validation/test split of the likes"),
+    "eval_k": Parameter("int", 10, "length k of the ranked lists the metrics score"),
+    "eval_dims": Parameter("list[int]", [32, 64, 128, 256], "embedding sizes tried in the tuning"),
+    "eval_adam_lrs": Parameter("list[float]", [1.0, 0.3], "Adam learning rates tried in the tuning"),
+    "eval_sgd_lrs": Parameter("list[float]", [1e-4, 3e-5, 1e-5], "SGD (momentum 0.9) learning rates tried in the tuning"),
+    "ease_lambdas": Parameter("list[float]", [30.0, 100.0, 300.0, 1000.0], "EASE ridge strengths tried"),
+    "als_factors": Parameter("list[int]", [16, 32, 64], "ALS factor counts tried"),
+    "als_regs": Parameter("list[float]", [0.1, 1.0, 10.0], "ALS regularization strengths tried"),
+    "optimum_dim": Parameter("int", 64, "embedding size of the best-cost and SGD-stability analysis"),
+    "stability_lrs": Parameter("list[float]", [2e-4, 1e-4, 6e-5, 4e-5, 3e-5, 1e-5], "SGD learning rates run beside the stability bound"),
 }
 
 
@@ -83,6 +93,10 @@ def _check_type(name: str, value: Any, type_name: str) -> Any:
         if not isinstance(value, list) or not value:
             raise bad("a non-empty list of numbers")
         return [number(item) for item in value]
+    if type_name == "list[int]":
+        if not isinstance(value, list) or not value or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+            raise bad("a non-empty list of integers")
+        return value
     if type_name == "list[str]":
         if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
             raise bad("a non-empty list of strings")
