@@ -110,3 +110,37 @@ def smoke_book(archive, tmp_path_factory):
         yield root, html
     finally:
         patch.undo()
+
+
+class QuietHandler:
+    """Factory of a silent static-file HTTP handler for a folder (no request log on stderr)."""
+
+    def __new__(cls, folder: Path):
+        import functools
+        import http.server
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+                pass
+
+        return functools.partial(Handler, directory=str(folder))
+
+
+@pytest.fixture
+def serve():
+    """serve(folder) -> base URL of a loopback HTTP server for ``folder``; stopped after the test."""
+    import http.server
+    import threading
+
+    servers = []
+
+    def start(folder: Path) -> str:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), QuietHandler(folder))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

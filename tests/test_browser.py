@@ -7,12 +7,13 @@ an empty script so that only the book's own files are judged.
 
 from __future__ import annotations
 
-import functools
 import http.server
 import shutil
 import threading
 
 import pytest
+
+from conftest import QuietHandler
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks, pytest.mark.integration]
 
@@ -34,17 +35,11 @@ FIGURES = {"book/executed/01_data.html": 1, "book/executed/02_model.html": 1,
 @pytest.fixture(scope="module")
 def served(smoke_book):
     _, html = smoke_book
-    handler = functools.partial(QuietHandler, directory=str(html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), QuietHandler(html))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
-        pass
+    server.server_close()
 
 
 @pytest.fixture(scope="module")

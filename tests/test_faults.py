@@ -161,3 +161,127 @@ def test_kill_9_in_the_middle_of_a_sweep_then_resume(archive, tmp_path):
     assert len(list(runs.glob("*/meta.json"))) == 3
     assert not list(runs.rglob("*.tmp"))
     assert done.stdout.count("finished") == 3
+
+
+# --- archive, download and CSV content ----------------------------------------------------
+
+REAL_SHA = "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436"
+
+
+def served_release(base_url: str, sha256: str | None = REAL_SHA):
+    from movierec.data import Release
+
+    return Release(name="ml-latest-small", url=f"{base_url}/ml-latest-small.zip", sha256=sha256, n_movies=9742, n_ratings=100836)
+
+
+@pytest.mark.integration
+def test_download_checks_the_hash_caches_and_refetches_a_damaged_copy(archive, tmp_path, serve):
+    import shutil
+
+    from movierec.data import download_release, file_sha256
+
+    upstream = tmp_path / "upstream"
+    upstream.mkdir()
+    shutil.copy(archive, upstream / "ml-latest-small.zip")
+    release = served_release(serve(upstream))
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "tmpk2j4x1_partial").write_bytes(b"PK\x03\x04 half a download")
+    fetched = download_release(release, cache)
+    assert fetched == cache / "ml-latest-small.zip" and file_sha256(fetched) == REAL_SHA
+    fetched.write_bytes(fetched.read_bytes()[:1000])
+    assert file_sha256(download_release(release, cache)) == REAL_SHA
+
+
+@pytest.mark.integration
+def test_download_of_a_different_file_is_rejected(tmp_path, serve):
+    from movierec.data import download_release
+    from movierec.errors import DataError
+
+    upstream = tmp_path / "upstream"
+    upstream.mkdir()
+    (upstream / "ml-latest-small.zip").write_bytes(b"not the archive")
+    with pytest.raises(DataError, match="does not match its SHA-256 pin"):
+        download_release(served_release(serve(upstream)), tmp_path / "cache")
+    assert not (tmp_path / "cache" / "ml-latest-small.zip").exists()
+
+
+def test_offline_download_names_the_environment_variable(tmp_path):
+    import socket
+
+    from movierec.data import download_release
+    from movierec.errors import DataError
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    with pytest.raises(DataError, match=r"cannot download .*Offline\? .*export MOVIEREC_DATA=/path/to/ml-latest-small.zip"):
+        download_release(served_release(f"http://127.0.0.1:{closed_port}"), tmp_path / "cache")
+
+
+@pytest.fixture
+def unpacked(archive, tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(archive) as bundle:
+        bundle.extractall(tmp_path)
+    return tmp_path / "ml-latest-small"
+
+
+@pytest.mark.integration
+def test_truncated_archive(archive, tmp_path):
+    from movierec.data import load_movielens
+    from movierec.errors import DataError
+
+    truncated = tmp_path / "ml-latest-small.zip"
+    truncated.write_bytes(archive.read_bytes()[: 400_000])
+    for verify in (True, False):
+        with pytest.raises(DataError, match="ml-latest-small.zip is not a readable zip archive .*: download it again"):
+            load_movielens(truncated, verify=verify)
+
+
+@pytest.mark.integration
+def test_archive_without_ratings(unpacked, tmp_path):
+    import zipfile
+
+    from movierec.data import load_movielens
+    from movierec.errors import DataError
+
+    partial = tmp_path / "partial.zip"
+    with zipfile.ZipFile(partial, "w") as bundle:
+        bundle.write(unpacked / "movies.csv", "ml-latest-small/movies.csv")
+    with pytest.raises(DataError, match="has no ratings.csv: give the complete MovieLens archive"):
+        load_movielens(partial, verify=False)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda text: text.replace("userId,movieId,rating,timestamp", "userId,movieId,score,timestamp", 1),
+         r"ratings.csv lacks column\(s\) rating \(has userId, movieId, score, timestamp\)"),
+        (lambda text: text.replace("1,1,4.0,964982703", "1,1,four,964982703", 1),
+         r"ratings.csv column 'rating' must be numeric, but row 2 holds 'four'"),
+        (lambda text: "", r"ratings.csv is empty"),
+    ],
+    ids=["missing column", "non-numeric rating", "empty file"],
+)
+def test_bad_csv_content_is_named(unpacked, edit, message):
+    from movierec.data import load_movielens
+    from movierec.errors import DataError
+
+    path = unpacked / "ratings.csv"
+    path.write_text(edit(path.read_text()))
+    with pytest.raises(DataError, match=message):
+        load_movielens(unpacked)
+
+
+@pytest.mark.integration
+def test_non_ascii_titles_round_trip(movielens, tmp_path):
+    from movierec.recommend import TitleIndex
+
+    titles = movielens.movies["title"].tolist()
+    assert "Misérables, Les (1995)" in titles
+    index = TitleIndex(movielens.movies)
+    assert index.titles[index.resolve("Les Misérables (1995)")] == "Misérables, Les (1995)"
+    assert index.titles[index.resolve("les miserables (1995)")] == "Misérables, Les (1995)"
