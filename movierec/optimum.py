@@ -9,6 +9,7 @@ step cannot raise c, so the cost falls to a fixed point. Book page: "Evaluation 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from threadpoolctl import threadpool_limits
 from .cost import CoLikeCost
 from .data import Likes
 from .errors import ParameterError
-from .train import SGD_MOMENTUM, TrainConfig, TrainResult, initial_embeddings
+from .train import SGD_MOMENTUM, TrainConfig, TrainResult, initial_embeddings, train
 
 TOLERANCE = 1e-5
 MAX_ITERATIONS = 50
@@ -225,3 +226,19 @@ def optimum_table(optimum: Optimum) -> pd.DataFrame:
     return pd.DataFrame([{"d": optimum.embeddings.shape[0], "best cost": optimum.cost, "||X||^2": optimum.x_norm2,
                           "share of ||X||^2": optimum.fraction, "rounds": optimum.iterations,
                           "seconds": optimum.seconds}])
+
+
+def path_curvature(likes: Likes | sp.spmatrix, config: TrainConfig, epochs: Sequence[int]) -> pd.DataFrame:
+    """The Hessian's largest eigenvalue after each of ``epochs`` epochs of ``config``'s run,
+    and the SGD bound it implies: training passes through steeper places than the optimum.
+
+    Book page: "Evaluation and tuning".
+    """
+    momentum = SGD_MOMENTUM if config.momentum is None else config.momentum
+    rows = []
+    for count in epochs:
+        run = train(likes, dataclasses.replace(config, epochs=count), device="cpu")
+        curvature = hessian_top_eigenvalue(likes, run.embeddings, tol=1e-3)
+        rows.append({"epoch": count, "cost": run.final_cost, "top Hessian eigenvalue": curvature,
+                     "largest stable lr": heavy_ball_bound(curvature, momentum)})
+    return pd.DataFrame(rows)
