@@ -22,7 +22,7 @@ import nbformat
 
 from .errors import MovierecError, ParameterError
 from .profiles import PARAMETERS, defaults, load_profile, study_configs
-from .seed import seed_adam_config
+from .seed import SEED_SWEEP_EPOCHS, seed_adam_config, seed_sweep_configs
 from .train import TrainConfig
 from .workspace import Workspace
 
@@ -179,12 +179,22 @@ def build_html(root: Path) -> Path:
     return root / "_build" / "html"
 
 
-def prepare_runs(params: dict[str, Any]) -> None:
-    """Run (or reuse) every training run the notebooks will read, with progress bars."""
-    ws = Workspace.open(params["data_path"], params["dataset"], params["runs_dir"])
+def book_configs(params: dict[str, Any]) -> list[TrainConfig]:
+    """Every training run the notebooks read: the model page's, the study's and the seed's.
+
+    Built before any data is read, so a bad value fails at once, naming the parameter.
+    """
     model = TrainConfig(optimizer=params["model_optimizer"], lr=params["model_lr"], epochs=params["epochs"],
                         dim=params["dim"], init_std=params["init_std"], seed=params["seed"], dataset=params["dataset"])
-    configs = [model, *study_configs(params), seed_adam_config(params["seed_epochs"])]
+    seed_runs = [seed_adam_config(params["seed_epochs"])]
+    if params["seed_sweep"]:
+        seed_runs += seed_sweep_configs(SEED_SWEEP_EPOCHS)
+    return [model, *study_configs(params), *seed_runs]
+
+
+def prepare_runs(params: dict[str, Any], configs: list[TrainConfig]) -> None:
+    """Run (or reuse) ``configs`` on the profile's data, with progress bars in a terminal."""
+    ws = Workspace.open(params["data_path"], params["dataset"], params["runs_dir"])
     for config in configs:
         config.resolved_dim(ws.likes.n_movies)
     ws.sweep(configs)
@@ -201,7 +211,7 @@ def build_book(profile: str = "default", root: str | os.PathLike | None = None) 
     unused = sorted(set(chosen) - set().union(*declared.values()))
     if unused:
         raise ParameterError(f"profile {profile!r} sets {', '.join(unused)}, which no notebook declares")
-    prepare_runs(params)
+    prepare_runs(params, book_configs(params))
     fingerprint = package_fingerprint()
     for path in notebook_paths(root):
         used = {name: params[name] for name in sorted(declared[path.stem])}

@@ -24,6 +24,7 @@ SEED_SWEEP_COSTS = {
                      40: float("nan"), 50: float("nan")},
 }
 SEED_SWEEP_LRS = (0.001, 0.01, 0.1)
+SEED_SWEEP_EPOCHS = 100
 
 
 def seed_adam_config(epochs: int) -> TrainConfig:

@@ -47,6 +47,12 @@ def test_data_summary(archive, capsys):
     assert "X non-zeros: 6,000,360" in out and "||X||^2: 63,482,944" in out
 
 
+@pytest.mark.integration
+def test_dim_larger_than_the_catalogue_is_named(archive, runs_dir, capsys):
+    assert main(["train", "--dim", "100000", "--data", str(archive)]) == 2
+    assert 'dim=100000 is not allowed: dim must be at most the number of movies (9,742) or "full"' in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "args,message",
     [

@@ -57,6 +57,24 @@ def test_unknown_parameter_fails_the_driver_before_any_work(tmp_path, monkeypatc
         build_book(str(profile), ROOT)
 
 
+@pytest.mark.parametrize(
+    "values,message",
+    [
+        ({"adam_lrs": [0.1, -1.0]}, "lr=-1.0 is not allowed: lr must be a positive number"),
+        ({"epochs": 0}, "epochs=0 is not allowed: epochs must be an integer >= 1"),
+        ({"dim": 0}, "dim=0 is not allowed"),
+        ({"model_optimizer": "adamm"}, "optimizer='adamm' is not allowed: optimizer must be one of"),
+        ({"dim": "half"}, "dim='half' has the wrong type: dim must be an integer or \"full\""),
+    ],
+)
+def test_bad_values_fail_before_the_data_is_read(tmp_path, monkeypatch, values, message):
+    profile = tmp_path / "bad.yml"
+    profile.write_text(yaml.safe_dump(values))
+    monkeypatch.setenv("MOVIEREC_DATA", str(tmp_path / "never-read.zip"))
+    with pytest.raises(ParameterError, match=message):
+        build_book(str(profile), ROOT)
+
+
 def test_wrong_type_in_profile_is_named(tmp_path):
     profile = tmp_path / "bad.yml"
     profile.write_text("epochs: ten\n")
