@@ -3,7 +3,7 @@
 Import it one way everywhere: ``import movierec as mr``.
 """
 
-from . import book, compare, cost, plots, seed
+from . import baselines, book, compare, cost, evaluate, optimum, plots, seed
 from .cost import CoLikeCost, colike_norm2, dense_cost
 from .data import Likes, MovieLens, colike_matrix, likes_matrix, load_movielens
 from .errors import DataError, MovierecError, ParameterError, StoreError, TitleError

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pandas as pd
+from pandas.io.formats.style import Styler
 
 from .errors import MovierecError, ParameterError
 from .profiles import PARAMETERS, defaults, load_profile, study_configs
@@ -28,7 +30,7 @@ from .workspace import Workspace
 
 NOTEBOOK_DIR = Path("notebooks")
 EXECUTED_DIR = Path("book") / "executed"
-NOTEBOOKS = ("01_data", "02_model", "03_optimizers", "04_recommendations", "05_seed")
+NOTEBOOKS = ("01_data", "02_model", "03_optimizers", "04_recommendations", "05_seed", "06_evaluation")
 RESULTS_TAG = "results"
 INJECTED_TAG = "injected-parameters"
 MATHJAX_SCRIPT = "tex-chtml.js"
@@ -51,6 +53,18 @@ def record_results(results: dict[str, Any]) -> None:
 def format_cost(value: float) -> str:
     """A cost for a table: thousands separators, or scientific notation once it has blown up."""
     return f"{value:,.0f}" if abs(value) < 1e12 else f"{value:.2e}"
+
+
+def table(frame: pd.DataFrame, digits: int = 4) -> Styler:
+    """A DataFrame styled for the page: floats to ``digits`` significant digits (costs with
+    separators), NaN as "-", and no row numbers when the index carries no meaning."""
+
+    def number(value: float) -> str:
+        return format_cost(value) if abs(value) >= 1e4 else f"{value:.{digits}g}"
+
+    floats = [column for column in frame.columns if pd.api.types.is_float_dtype(frame[column])]
+    styled = frame.style.format(number, subset=floats, na_rep="-")
+    return styled.hide(axis="index") if isinstance(frame.index, pd.RangeIndex) else styled
 
 
 def read_results(notebook: str | os.PathLike) -> dict[str, Any]:

@@ -164,18 +164,20 @@ def sweep(
     return results
 
 
-def summary_table(results: Iterable[TrainResult]) -> pd.DataFrame:
-    """Optimizer, lr, final and lowest cost, status and seconds: one row per run."""
-    return pd.DataFrame(
-        [
-            {
-                "optimizer": r.config.optimizer,
-                "lr": r.config.lr,
-                "final cost": r.final_cost,
-                "lowest cost": r.lowest_cost,
-                "status": r.status_text,
-                "seconds": r.seconds,
-            }
-            for r in results
-        ]
-    )
+def summary_table(results: Iterable[TrainResult], optimum: float | None = None) -> pd.DataFrame:
+    """Optimizer, lr, final and lowest cost, status and seconds: one row per run; with the
+    best achievable cost ``optimum``, also how far above it each run ended (in %)."""
+    rows = []
+    for r in results:
+        row = {
+            "optimizer": r.config.optimizer,
+            "lr": r.config.lr,
+            "final cost": r.final_cost,
+            "lowest cost": r.lowest_cost,
+            "status": r.status_text,
+            "seconds": r.seconds,
+        }
+        if optimum is not None:
+            row["% above optimum"] = 100 * (r.final_cost - optimum) / optimum if r.status == "finished" else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
