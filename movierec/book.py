@@ -166,12 +166,14 @@ def jupyter_book_command() -> list[str]:
 
 
 def vendor_mathjax(root: Path) -> None:
-    """Copy MathJax (from the pinned ``django-static-mathjax`` wheel) into ``_static/mathjax``,
-    so that the book's math renders offline, in a classroom without internet too."""
+    """Copy MathJax (from the pinned ``django-static-mathjax`` wheel) into ``_vendor/mathjax``,
+    served as ``_static/mathjax``, so that the book's math renders offline, in a classroom
+    without internet too. Not ``_static`` itself: Jupyter Book would add every script found
+    there to each page, loading MathJax twice."""
     from importlib.resources import files
 
     source = Path(str(files("mathjax"))) / "static" / "mathjax" / "es5"
-    target = root / "_static" / "mathjax"
+    target = root / "_vendor" / "mathjax"
     fonts = Path("output") / "chtml" / "fonts" / "woff-v2"
     if (target / MATHJAX_SCRIPT).exists() and (target / fonts).is_dir():
         return
