@@ -76,51 +76,24 @@ def accumulation_dtype(device: torch.device) -> torch.dtype:
     return torch.float32 if device.type == "mps" else torch.float64
 
 
-SPARSE_BACKENDS = ("auto", "scipy", "torch")
-
-
 class CoLikeCost:
     """c(V) and its exact gradient for one likes matrix, on one device and dtype.
 
-    Build once per data set; :meth:`value_and_grad` then costs O(n d^2 + nnz(L) d). The two
-    sparse products L V^T and L^T (L V^T) are memory-bound gathers: on the CPU, scipy's
-    kernels (L^T applied as a column scatter, reading L V^T in order) run them about twice
-    as fast as torch's CSR kernels, so ``sparse="auto"`` takes scipy there and torch on
-    CUDA or MPS. Book page: "The model".
+    Build once per data set; :meth:`value_and_grad` then costs O(n d^2 + nnz(L) d).
+    Book page: "The model".
     """
 
-    def __init__(self, likes: Likes | sp.spmatrix, device: torch.device | str = "cpu",
-                 dtype: torch.dtype = torch.float32, sparse: str = "auto"):
+    def __init__(self, likes: Likes | sp.spmatrix, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32):
         matrix = sp.csr_matrix(likes.matrix if isinstance(likes, Likes) else likes)
-        if sparse not in SPARSE_BACKENDS:
-            raise ValueError(f"sparse={sparse!r}: use one of {', '.join(SPARSE_BACKENDS)}")
         self.device = torch.device(device)
         self.dtype = dtype
         self.n_users, self.n_movies = matrix.shape
-        self.backend = ("scipy" if self.device.type == "cpu" else "torch") if sparse == "auto" else sparse
-        if self.backend == "scipy" and self.device.type != "cpu":
-            raise ValueError("sparse='scipy' runs on the CPU only: use 'torch' or 'auto' on cuda and mps")
-        if self.backend == "scipy":
-            self.likes = matrix.astype(torch.empty(0, dtype=dtype).numpy().dtype)
-        else:
-            self.likes = to_torch_csr(matrix, self.device, dtype)
-            self.likes_t = to_torch_csr(matrix.T, self.device, dtype)
+        self.likes = to_torch_csr(matrix, self.device, dtype)
+        self.likes_t = to_torch_csr(matrix.T, self.device, dtype)
         counts = np.asarray(matrix.sum(axis=0)).ravel()
         self.like_counts = torch.as_tensor(counts, dtype=dtype, device=self.device)
         self.x_norm2 = colike_norm2(matrix)
         self.acc = accumulation_dtype(self.device)
-
-    def _user_side(self, rows: torch.Tensor) -> torch.Tensor:
-        """L V^T (users x d)."""
-        if self.backend == "scipy":
-            return torch.from_numpy(self.likes @ rows.detach().numpy())
-        return self.likes @ rows
-
-    def _movie_side(self, user_side: torch.Tensor) -> torch.Tensor:
-        """L^T (L V^T) (movies x d)."""
-        if self.backend == "scipy":
-            return torch.from_numpy(self.likes.T @ user_side.numpy())
-        return self.likes_t @ user_side
 
     def _check(self, V: torch.Tensor) -> None:
         if V.ndim != 2 or V.shape[1] != self.n_movies:
@@ -133,7 +106,7 @@ class CoLikeCost:
             rows = V.mT.contiguous()  # n x d movie embeddings as rows: one layout, one rounding
             gram = rows.mT @ rows  # V V^T, d x d
             norms = torch.linalg.vector_norm(rows, dim=1).square_()  # s_i = ||v_i||^2
-            user_side = self._user_side(rows)  # L V^T, users x d
+            user_side = self.likes @ rows  # L V^T, users x d
             acc = self.acc
             cost = (
                 gram.square().sum(dtype=acc)
@@ -142,7 +115,7 @@ class CoLikeCost:
                 + self.x_norm2
             )
             grad_rows = torch.addmm((self.like_counts - norms).unsqueeze(1) * rows, rows, gram)
-            grad_rows.sub_(self._movie_side(user_side)).mul_(4)
+            grad_rows.sub_(self.likes_t @ user_side).mul_(4)
         return cost, grad_rows.mT
 
     def value(self, V: torch.Tensor) -> float:

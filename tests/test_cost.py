@@ -16,12 +16,11 @@ def dense_x(matrix) -> torch.Tensor:
     return torch.tensor(colike_matrix(matrix).toarray(), dtype=torch.float64)
 
 
-@pytest.mark.parametrize("sparse", ["scipy", "torch"])
 @pytest.mark.parametrize("users,movies,dim", [(40, 30, 1), (40, 30, 7), (25, 60, 60), (60, 35, 50)])
-def test_factored_cost_and_gradient_match_the_masked_formula(users, movies, dim, sparse):
+def test_factored_cost_and_gradient_match_the_masked_formula(users, movies, dim):
     matrix = random_likes(users, movies, 0.2, seed=dim)
     X = dense_x(matrix)
-    cost = CoLikeCost(matrix, dtype=torch.float64, sparse=sparse)
+    cost = CoLikeCost(matrix, dtype=torch.float64)
     V = torch.randn(dim, movies, dtype=torch.float64, generator=torch.Generator().manual_seed(dim), requires_grad=True)
     reference = dense_cost(V, X)
     reference.backward()
@@ -48,20 +47,6 @@ def test_seed_formula_is_the_same_cost():
     matrix = random_likes(30, 20, 0.3, seed=4)
     V = torch.randn(5, 20, dtype=torch.float64)
     assert float(seed_cost(V, dense_x(matrix))) == pytest.approx(float(dense_cost(V, dense_x(matrix))), rel=1e-12)
-
-
-def test_backends_agree_in_float32_and_scipy_stays_on_the_cpu():
-    matrix = random_likes(50, 40, 0.2, seed=9)
-    V = torch.randn(6, 40, generator=torch.Generator().manual_seed(9))
-    scipy_cost, scipy_grad = CoLikeCost(matrix, sparse="scipy").value_and_grad(V)
-    torch_cost, torch_grad = CoLikeCost(matrix, sparse="torch").value_and_grad(V)
-    assert float(scipy_cost) == pytest.approx(float(torch_cost), rel=1e-6)
-    torch.testing.assert_close(scipy_grad, torch_grad, rtol=1e-5, atol=1e-3)
-    assert CoLikeCost(matrix).backend == "scipy"
-    with pytest.raises(ValueError, match="sparse='scipy' runs on the CPU only"):
-        CoLikeCost(matrix, device="meta", sparse="scipy")
-    with pytest.raises(ValueError, match="sparse='cuda'"):
-        CoLikeCost(matrix, sparse="cuda")
 
 
 def test_wrong_shape_is_rejected():
