@@ -131,13 +131,19 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], fin
         except (OSError, ValueError):
             pass
     temporary = target.with_name(f".{target.stem}.tmp.ipynb")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary.touch()
+    except OSError as error:
+        raise BookError(f"cannot write the executed notebooks to {target.parent} ({error.strerror or error}): "
+                        f"make the folder writable") from error
     try:
         papermill.execute_notebook(
             str(source), str(temporary), parameters=parameters, kernel_name="python3",
             cwd=str(root), progress_bar=False, log_output=False,
         )
     except papermill.PapermillExecutionError as error:
+        temporary.unlink(missing_ok=True)
         raise BookError(
             f"notebook {source} failed in cell {error.cell_index} (execution count {error.exec_count}): "
             f"{error.ename}: {error.evalue}"
@@ -145,6 +151,7 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], fin
     book = nbformat.read(temporary, as_version=4)
     problem = _cell_problem(book)
     if problem:
+        temporary.unlink(missing_ok=True)
         raise BookError(f"notebook {source}: {problem}")
     for cell in book.cells:
         tags = cell.metadata.setdefault("tags", [])

@@ -159,6 +159,16 @@ def download_release(release: Release, folder: Path | None = None) -> Path:
     import pooch
 
     folder = folder or cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise DataError(
+            f"cache folder {folder} is not writable ({error.strerror or error}): set {CACHE_ENV} to a "
+            f"writable folder, or give the archive with {DATA_ENV}=/path/to/{release.archive_name}"
+        ) from error
     known_hash = f"sha256:{release.sha256}" if release.sha256 else None
     fetcher = pooch.create(
         path=folder,

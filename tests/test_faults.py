@@ -138,6 +138,26 @@ def test_cli_with_unwritable_run_store_exits_2(archive, tmp_path, capsys):
     assert "cannot write run" in capsys.readouterr().err
 
 
+def test_unwritable_download_cache_is_a_clear_error(tmp_path):
+    from movierec.data import download_release
+    from movierec.errors import DataError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(DataError, match="cache folder .* is not writable .*set MOVIEREC_CACHE .*or give the archive with MOVIEREC_DATA"):
+        download_release(served_release("http://127.0.0.1:9"), blocker / "cache")
+
+
+def test_unwritable_book_output_is_a_clear_error(tmp_path):
+    from conftest import ROOT
+    from movierec.book import BookError, execute_notebook
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(BookError, match="cannot write the executed notebooks to .* make the folder writable"):
+        execute_notebook(ROOT / "notebooks" / "01_data.ipynb", blocker / "executed" / "01_data.ipynb", {}, "x", ROOT)
+
+
 @pytest.mark.integration
 def test_kill_9_in_the_middle_of_a_sweep_then_resume(archive, tmp_path):
     profile = tmp_path / "long.yml"
