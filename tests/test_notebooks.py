@@ -137,3 +137,27 @@ class TestSmokeBook:
         before = [os.stat(path).st_mtime_ns for path in executed]
         build_book("smoke", root)
         assert [os.stat(path).st_mtime_ns for path in executed] == before
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize(
+    "source,message",
+    [
+        ("x = 1\nraise ValueError('broken on purpose')", r"broken.ipynb failed in cell 1 .*ValueError: broken on purpose"),
+        ("import sys\nprint('careful', file=sys.stderr)", r"broken.ipynb: cell 1 wrote to stderr: careful"),
+    ],
+    ids=["exception", "stderr"],
+)
+def test_a_broken_notebook_names_itself_and_its_cell(tmp_path, source, message):
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from movierec.book import BookError, execute_notebook
+
+    book = new_notebook(cells=[new_markdown_cell("# Broken"), new_code_cell(source)])
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(book, path)
+    target = tmp_path / "executed" / "broken.ipynb"
+    with pytest.raises(BookError, match=message):
+        execute_notebook(path, target, {}, "fingerprint", tmp_path)
+    assert not target.exists() and not list(target.parent.glob(".*"))
