@@ -34,6 +34,7 @@ NOTEBOOKS = ("01_data", "02_model", "03_optimizers", "04_recommendations", "05_s
 RESULTS_TAG = "results"
 INJECTED_TAG = "injected-parameters"
 MATHJAX_SCRIPT = "tex-chtml.js"
+KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]  # the kernel's start-up warnings would clutter the terminal
 
 
 class BookError(MovierecError):
@@ -140,7 +141,7 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], fin
     try:
         papermill.execute_notebook(
             str(source), str(temporary), parameters=parameters, kernel_name="python3",
-            cwd=str(root), progress_bar=False, log_output=False,
+            cwd=str(root), progress_bar=False, log_output=False, extra_arguments=KERNEL_QUIET,
         )
     except papermill.PapermillExecutionError as error:
         temporary.unlink(missing_ok=True)
