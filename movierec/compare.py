@@ -28,8 +28,9 @@ def jaccard_overlap(lists: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     )
 
 
-def list_changes(lists: Mapping[str, pd.DataFrame], reference: str) -> pd.DataFrame:
-    """For each run, the titles that enter and leave compared with the ``reference`` run."""
+def list_changes(lists: Mapping[str, pd.DataFrame], reference: str, costs: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """For each run, the titles that enter and leave compared with the ``reference`` run;
+    with ``costs`` (final cost per run), also each run's cost as a multiple of the reference's."""
     if reference not in lists:
         raise KeyError(f"reference run {reference!r} is not among {list(lists)}")
     base = list(lists[reference]["title"])
@@ -38,10 +39,14 @@ def list_changes(lists: Mapping[str, pd.DataFrame], reference: str) -> pd.DataFr
         if label == reference:
             continue
         titles = list(table["title"])
-        rows.append({
-            "run": label,
+        row = {"run": label}
+        if costs is not None:
+            row["cost / reference cost"] = costs[label] / costs[reference]
+        row.update({
             "kept": sum(title in base for title in titles),
             "enter": "; ".join(title for title in titles if title not in base) or "-",
             "leave": "; ".join(title for title in base if title not in titles) or "-",
         })
-    return pd.DataFrame(rows, columns=["run", "kept", "enter", "leave"])
+        rows.append(row)
+    columns = ["run", *(["cost / reference cost"] if costs is not None else []), "kept", "enter", "leave"]
+    return pd.DataFrame(rows, columns=columns)
