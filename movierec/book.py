@@ -87,6 +87,7 @@ def notebook_parameters(notebook: str | os.PathLike) -> dict[str, dict[str, Any]
 
 
 def notebook_paths(root: Path) -> list[Path]:
+    """The chapters' notebook sources under ``root``, in book order."""
     return [root / NOTEBOOK_DIR / f"{name}.ipynb" for name in NOTEBOOKS]
 
 

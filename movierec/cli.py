@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pandas as pd
 
+from .data import DEFAULT_RELEASE
 from .errors import MovierecError, ParameterError
 from .profiles import load_profile, study_configs
 from .recommend import recommend
@@ -40,7 +42,7 @@ def _dim(text: str) -> int | str:
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="", help="archive or unpacked folder (default: $MOVIEREC_DATA, cache, download)")
-    parser.add_argument("--dataset", default="ml-latest-small", help="MovieLens release (default: %(default)s)")
+    parser.add_argument("--dataset", default=None, help=f"MovieLens release (default: {DEFAULT_RELEASE}, or the profile's)")
     parser.add_argument("--runs", default="", help="run store folder (default: $MOVIEREC_RUNS, else runs/)")
     parser.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda or mps")
 
@@ -85,8 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _workspace(args: argparse.Namespace) -> Workspace:
-    return Workspace.open(args.data, args.dataset, args.runs, args.device)
+def _workspace(args: argparse.Namespace, dataset: str | None = None) -> Workspace:
+    return Workspace.open(args.data, dataset or args.dataset or DEFAULT_RELEASE, args.runs, args.device)
 
 
 def _show(frame: pd.DataFrame) -> None:
@@ -103,7 +105,7 @@ def cmd_data(args: argparse.Namespace) -> None:
 def cmd_train(args: argparse.Namespace) -> None:
     config = TrainConfig(
         optimizer=args.optimizer, lr=args.lr, epochs=args.epochs, dim=args.dim, init_std=args.init_std,
-        seed=args.seed, momentum=args.momentum, dtype=args.dtype, dataset=args.dataset,
+        seed=args.seed, momentum=args.momentum, dtype=args.dtype, dataset=args.dataset or DEFAULT_RELEASE,
     )
     ws = _workspace(args)
     config.resolved_dim(ws.likes.n_movies)
@@ -114,8 +116,11 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> None:
     params = load_profile(args.profile)
-    configs = study_configs(params)
-    ws = _workspace(args)
+    dataset = args.dataset or params.get("dataset", DEFAULT_RELEASE)
+    if params.get("dataset", dataset) != dataset:
+        raise ParameterError(f"--dataset {dataset} contradicts the profile's dataset {params['dataset']}: drop one")
+    configs = study_configs({**params, "dataset": dataset})
+    ws = _workspace(args, dataset)
     for config in configs:
         config.resolved_dim(ws.likes.n_movies)
     _show(summary_table(ws.sweep(configs)))
@@ -124,7 +129,7 @@ def cmd_sweep(args: argparse.Namespace) -> None:
 def cmd_recommend(args: argparse.Namespace) -> None:
     ws = _workspace(args)
     ws.titles.resolve_all(args.titles)
-    result = ws.store.load(args.run) if args.run else ws.run(DEFAULT_RUN)
+    result = ws.store.load(args.run) if args.run else ws.run(replace(DEFAULT_RUN, dataset=ws.data.release))
     table = recommend(result.embeddings, ws.data.movies, args.titles, args.top_n, ws.titles)
     print(f"recommendations from run {result.key} ({result.config.label}, d={result.config.dim}):")
     _show(table[["rank", "title", "score"]].assign(score=table["score"].round(4)))

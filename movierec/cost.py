@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from .data import Likes
+from .data import Likes, as_csr
 
 GRAM_BLOCK_ENTRIES = 1 << 23
 
@@ -35,7 +35,7 @@ def colike_norm2(likes: Likes | sp.spmatrix) -> int:
     GRAM_BLOCK_ENTRIES (a bound from the row sums), so memory stays flat at any scale; the
     diagonal's share, sum_i D_i^2, is then removed.
     """
-    matrix = sp.csr_matrix(likes.matrix if isinstance(likes, Likes) else likes, dtype=np.int32)
+    matrix = as_csr(likes, np.int32)
     side = matrix.T.tocsr() if matrix.shape[0] > matrix.shape[1] else matrix
     inner = side.T.tocsr()
     reach = np.minimum(side @ np.diff(inner.indptr).astype(np.int64), side.shape[0])  # bound on G's row nnz
@@ -84,7 +84,7 @@ class CoLikeCost:
     """
 
     def __init__(self, likes: Likes | sp.spmatrix, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32):
-        matrix = sp.csr_matrix(likes.matrix if isinstance(likes, Likes) else likes)
+        matrix = as_csr(likes)
         self.device = torch.device(device)
         self.dtype = dtype
         self.n_users, self.n_movies = matrix.shape
@@ -99,8 +99,8 @@ class CoLikeCost:
         if V.ndim != 2 or V.shape[1] != self.n_movies:
             raise ValueError(f"V must be d x {self.n_movies} (one column per movie), got {tuple(V.shape)}")
 
-    def value_and_grad(self, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(c(V), dc/dV) for V of shape d x n; the cost is summed in float64 where possible."""
+    def _forward(self, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """c(V) and the pieces its gradient reuses: rows (n x d), V V^T, s and L V^T."""
         self._check(V)
         with torch.no_grad():
             rows = V.mT.contiguous()  # n x d movie embeddings as rows: one layout, one rounding
@@ -114,13 +114,19 @@ class CoLikeCost:
                 - 2 * (user_side.square().sum(dtype=acc) - torch.dot(self.like_counts.to(acc), norms.to(acc)))
                 + self.x_norm2
             )
+        return cost, rows, gram, norms, user_side
+
+    def value_and_grad(self, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(c(V), dc/dV) for V of shape d x n; the cost is summed in float64 where possible."""
+        cost, rows, gram, norms, user_side = self._forward(V)
+        with torch.no_grad():
             grad_rows = torch.addmm((self.like_counts - norms).unsqueeze(1) * rows, rows, gram)
             grad_rows.sub_(self.likes_t @ user_side).mul_(4)
         return cost, grad_rows.mT
 
     def value(self, V: torch.Tensor) -> float:
-        """c(V) as a Python float."""
-        return float(self.value_and_grad(V)[0])
+        """c(V) as a Python float, without the gradient's extra n d^2 product."""
+        return float(self._forward(V)[0])
 
 
 def dense_cost(V: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
@@ -141,7 +147,7 @@ def seed_cost(V: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
 def compare_with_dense(likes: Likes | sp.spmatrix, dim: int = 16, movies: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Factored vs masked formula in float64 on the ``movies`` most-liked movies: the check
     the book shows that the factored cost is exact. Book page: "The model"."""
-    matrix = sp.csr_matrix(likes.matrix if isinstance(likes, Likes) else likes)
+    matrix = as_csr(likes)
     counts = np.asarray(matrix.sum(axis=0)).ravel()
     kept = np.sort(np.argsort(-counts, kind="stable")[: min(movies, matrix.shape[1])])
     sub = matrix[:, kept]

@@ -9,6 +9,7 @@ import hashlib
 import io
 import os
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,14 +62,17 @@ class Release:
 
     @property
     def archive_name(self) -> str:
+        """The archive's file name upstream and in the cache."""
         return f"{self.name}.zip"
 
     @property
     def movies_file(self) -> str:
+        """The movies table's file name in this layout."""
         return {"csv": "movies.csv", "dat": "movies.dat", "100k": "u.item"}[self.layout]
 
     @property
     def ratings_file(self) -> str:
+        """The ratings table's file name in this layout."""
         return {"csv": "ratings.csv", "dat": "ratings.dat", "100k": "u.data"}[self.layout]
 
 
@@ -238,7 +242,7 @@ class _Files:
             try:
                 with self._zip.open(self._names[name]) as handle:
                     yield handle
-            except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as error:
+            except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, zlib.error) as error:
                 raise DataError(f"{self.path}: {name} is damaged ({error}): download it again") from error
         else:
             with open(self._names[name], "rb") as handle:
@@ -562,12 +566,17 @@ def likes_matrix(ratings: pd.DataFrame, movies: pd.DataFrame, threshold: float =
     return Likes(matrix=matrix, user_ids=user_ids.astype(np.int64), movie_ids=movie_ids, threshold=float(threshold))
 
 
+def as_csr(likes: Likes | sp.spmatrix, dtype: type | None = None) -> sp.csr_matrix:
+    """The users x movies matrix of ``likes`` (a :class:`Likes` or any scipy matrix) as CSR."""
+    return sp.csr_matrix(likes.matrix if isinstance(likes, Likes) else likes, dtype=dtype)
+
+
 def colike_matrix(likes: Likes | sp.spmatrix) -> sp.csr_matrix:
     """X = L^T L with a zero diagonal: X[i, j] = users who like both i and j (int32 CSR).
 
     Book page: "The data".
     """
-    matrix = likes.matrix if isinstance(likes, Likes) else sp.csr_matrix(likes)
+    matrix = as_csr(likes)
     counts = matrix.astype(np.int32)
     colikes = (counts.T @ counts).tocsr()
     colikes.setdiag(0)

@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from .data import Likes
 from .errors import ParameterError
+from .recommend import unit_columns
 from .runs import RunStore, sweep
 from .train import TrainConfig, TrainResult
 
@@ -165,17 +166,6 @@ def ranking_metrics(ranked: np.ndarray, held_out: sp.spmatrix, n_items: int | No
         "NDCG": float(((hits * discount).sum(axis=1) / ideal).mean()),
         "Coverage": float(len(np.unique(ranked[valid])) / n_items),
     }
-
-
-def unit_columns(vectors: np.ndarray | sp.spmatrix) -> np.ndarray | sp.csr_matrix:
-    """Columns scaled to unit length; zero columns stay zero (cosine 0, as the seed's rule)."""
-    if sp.issparse(vectors):
-        vectors = sp.csr_matrix(vectors, dtype=np.float64)
-        norms = np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=0)).ravel())
-        return (vectors @ sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0))).tocsr()
-    vectors = np.asarray(vectors, dtype=np.float64)
-    norms = np.linalg.norm(vectors, axis=0)
-    return vectors * np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
 
 
 def mean_rows(inputs: sp.spmatrix) -> sp.csr_matrix:

@@ -23,7 +23,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 from threadpoolctl import threadpool_limits
 
 from .cost import CoLikeCost
-from .data import Likes
+from .data import Likes, as_csr
 from .errors import ParameterError
 from .train import SGD_MOMENTUM, TrainConfig, TrainResult, initial_embeddings, train
 
@@ -51,10 +51,6 @@ class Optimum:
         return len(self.history)
 
 
-def _likes_matrix(likes: Likes | sp.spmatrix) -> sp.csr_matrix:
-    return sp.csr_matrix(likes.matrix if isinstance(likes, Likes) else likes, dtype=np.float64)
-
-
 def _shifted_gram(matrix: sp.csr_matrix, shift: np.ndarray) -> LinearOperator:
     """x -> (L^T L + diag(shift)) x without forming L^T L (L has far fewer non-zeros than X)."""
     transposed = matrix.T.tocsr()
@@ -80,7 +76,7 @@ def best_cost(
     v_i = 0. ``eigsh`` is warm-started from the previous solution. The cost is evaluated
     exactly with :class:`~movierec.cost.CoLikeCost` (float64). Book page: "Evaluation and tuning".
     """
-    matrix = _likes_matrix(likes)
+    matrix = as_csr(likes, np.float64)
     n = matrix.shape[1]
     cost = cost or CoLikeCost(matrix, "cpu", torch.float64)
     colikes_per_movie = np.asarray(matrix.T @ (matrix @ np.ones(n)), dtype=np.float64) - np.asarray(matrix.sum(axis=0)).ravel()
@@ -119,7 +115,7 @@ def best_cost(
 
 def lambda_max(likes: Likes | sp.spmatrix) -> float:
     """The largest eigenvalue of X = offdiag(L^T L). Book page: "Evaluation and tuning"."""
-    matrix = _likes_matrix(likes)
+    matrix = as_csr(likes, np.float64)
     counts = np.asarray(matrix.sum(axis=0)).ravel()
     return float(eigsh(_shifted_gram(matrix, -counts), k=1, which="LA", return_eigenvectors=False)[0])
 
@@ -145,14 +141,14 @@ def hessian_product(likes: Likes | sp.spmatrix, embeddings: np.ndarray, directio
     Book page: "Evaluation and tuning".
     """
     V = np.asarray(embeddings, dtype=np.float64)
-    return _hessian_operator(_likes_matrix(likes), V)(np.asarray(direction, dtype=np.float64))
+    return _hessian_operator(as_csr(likes, np.float64), V)(np.asarray(direction, dtype=np.float64))
 
 
 def hessian_top_eigenvalue(likes: Likes | sp.spmatrix, embeddings: np.ndarray, tol: float = 1e-4) -> float:
     """The largest eigenvalue of the Hessian of c at V (d x n), by ``eigsh`` on exact
     Hessian-vector products. Book page: "Evaluation and tuning"."""
     V = np.asarray(embeddings, dtype=np.float64)
-    apply = _hessian_operator(_likes_matrix(likes), V)
+    apply = _hessian_operator(as_csr(likes, np.float64), V)
     size = V.size
     operator = LinearOperator((size, size), matvec=lambda x: apply(np.asarray(x).reshape(V.shape)).ravel(),
                               dtype=np.float64)
@@ -175,10 +171,11 @@ def sgd_stability(likes: Likes | sp.spmatrix, config: TrainConfig, optimum: Opti
     Rows: near the origin (the Hessian is -4 X per row of V: negative, V grows along X's
     top eigenvectors at rate 4 lr lambda_max, no upper bound); at the initial V; at the
     optimum (about 8 lambda_max: along v_1 = sqrt(lambda_1) q_1 the Gauss-Newton term is
-    2 ||2 sqrt(lambda_1) q_1 q_1^T||^2 = 8 lambda_1). Book page: "Evaluation and tuning".
+    2 ||2 sqrt(lambda_1) q_1 q_1^T||^2 = 8 lambda_1). ``config`` gives the initial V; a config
+    without momentum (not SGD) is judged with SGD's 0.9. Book page: "Evaluation and tuning".
     """
     momentum = SGD_MOMENTUM if config.momentum is None else config.momentum
-    matrix = _likes_matrix(likes)
+    matrix = as_csr(likes, np.float64)
     top = lambda_max(matrix)
     init = initial_embeddings(config, matrix.shape[1]).numpy()
     at_init = hessian_top_eigenvalue(matrix, init)

@@ -100,7 +100,7 @@ def tuning_curves(table: pd.DataFrame, metric: str = "val NDCG@10") -> Figure:
     """
     figure, axes = new_figure()
     styles = {"adam": ("#3b6ea8", "o"), "sgd": ("#c0504d", "s")}
-    dims = sorted(table["dim"].unique(), key=str)
+    dims = sorted(table["dim"].unique(), key=lambda dim: (dim == "full", dim if dim != "full" else 0))
     widths = dict(zip(dims, np.linspace(0.8, 2.6, len(dims))))
     for (optimizer, dim), rows in table.groupby(["optimizer", "dim"], sort=False):
         color, marker = styles.get(optimizer, ("#555555", "^"))

@@ -67,9 +67,16 @@ def _check_type(name: str, value: Any, type_name: str) -> Any:
         return ParameterError(f"parameter {name}={value!r} has the wrong type: {name} must be {expected}")
 
     def number(item: Any) -> float:
-        if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
-            raise bad("a list of finite numbers" if type_name.startswith("list") else "a finite number")
-        return float(item)
+        expected = "a list of finite numbers" if type_name.startswith("list") else "a finite number"
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            raise bad(expected)
+        try:
+            converted = float(item)
+        except OverflowError:
+            raise bad(expected) from None
+        if not math.isfinite(converted):
+            raise bad(expected)
+        return converted
 
     if type_name == "int or full":
         if value == "full" or (isinstance(value, int) and not isinstance(value, bool)):
@@ -106,7 +113,7 @@ def _check_type(name: str, value: Any, type_name: str) -> Any:
 
 def validate_parameters(values: dict[str, Any]) -> dict[str, Any]:
     """Check names and types against :data:`PARAMETERS`; return the converted values."""
-    unknown = sorted(set(values) - set(PARAMETERS))
+    unknown = sorted((str(name) for name in set(values) - set(PARAMETERS)))
     if unknown:
         raise ParameterError(
             f"unknown parameter(s) {', '.join(unknown)}: allowed are {', '.join(PARAMETERS)}"
@@ -138,9 +145,14 @@ def load_profile(profile: str | os.PathLike, root: Path | None = None) -> dict[s
     """The parameters a profile sets, validated (its other parameters keep their defaults)."""
     path = profile_path(profile, root)
     try:
-        values = yaml.safe_load(path.read_text()) or {}
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
-        raise ParameterError(f"profile {path} is not valid YAML: {error}") from error
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or type(error).__name__
+        raise ParameterError(f"profile {path} is not valid YAML{where}: {problem}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ParameterError(f"profile {path} cannot be read as UTF-8 text ({error}): save it as a YAML text file") from None
     if not isinstance(values, dict):
         raise ParameterError(f"profile {path} must be a mapping of parameter: value")
     try:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from .errors import ParameterError, TitleError
 
@@ -122,16 +123,26 @@ class TitleIndex:
         return rows
 
 
+def unit_columns(vectors: np.ndarray | sp.spmatrix) -> np.ndarray | sp.csr_matrix:
+    """Columns scaled to unit length; zero columns stay zero (cosine 0, as the seed's rule).
+
+    Book pages: "Recommendations", "Evaluation and tuning".
+    """
+    if sp.issparse(vectors):
+        vectors = sp.csr_matrix(vectors, dtype=np.float64)
+        norms = np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=0)).ravel())
+        return (vectors @ sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0))).tocsr()
+    vectors = np.asarray(vectors, dtype=np.float64)
+    norms = np.linalg.norm(vectors, axis=0)
+    return vectors * np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+
+
 def cosine_similarities(embeddings: np.ndarray, rows: Sequence[int]) -> np.ndarray:
     """cos(v_r, v_j) for each input column r and every movie j (len(rows) x n).
 
     Zero-norm embeddings (a movie no one liked can shrink to 0) get similarity 0, not NaN.
     """
-    vectors = np.asarray(embeddings, dtype=np.float64)
-    norms = np.linalg.norm(vectors, axis=0)
-    safe = np.where(norms > 0, norms, 1.0)
-    unit = vectors / safe
-    unit[:, norms == 0] = 0.0
+    unit = unit_columns(embeddings)
     return unit[:, list(rows)].T @ unit
 
 

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -22,12 +23,14 @@ import pandas as pd
 
 from .cost import CoLikeCost
 from .data import Likes, file_sha256
-from .errors import StoreError
+from .errors import ParameterError, StoreError
 from .train import DTYPES, TrainConfig, TrainResult, pick_device, train
 
 RUNS_ENV = "MOVIEREC_RUNS"
 META, HISTORY, EMBEDDINGS = "meta.json", "history.csv", "embeddings.npy"
 FORMAT_VERSION = 1
+META_FIELDS = ("format", "key", "config", "status", "diverged_epoch", "data_checksum", "device", "versions", "sha256")
+RUN_KEY = re.compile(r"[0-9a-f]{16}")
 
 
 def default_runs_dir() -> Path:
@@ -58,6 +61,7 @@ class RunStore:
         self.root = Path(root).expanduser() if root is not None else default_runs_dir()
 
     def path(self, key: str) -> Path:
+        """The folder of run ``key``."""
         return self.root / key
 
     def save(self, result: TrainResult) -> Path:
@@ -87,22 +91,42 @@ class RunStore:
             ) from error
         return folder
 
+    def _meta(self, key: str) -> tuple[dict, TrainConfig]:
+        """A run's metadata and parameters, checked: a :class:`StoreError` if not a run of ours."""
+        if not RUN_KEY.fullmatch(key):
+            raise StoreError(f"{key!r} is not a run key: keys are 16 hexadecimal digits (see `movierec runs`)")
+        path = self.path(key) / META
+        try:
+            meta = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise StoreError(f"run {key} is not stored (or incomplete) in {self.root}: see `movierec runs`") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise StoreError(f"run {key} in {self.root} has unreadable metadata ({error}): it will be recomputed") from None
+        missing = sorted(set(META_FIELDS) - set(meta)) if isinstance(meta, dict) else list(META_FIELDS)
+        if missing or meta.get("format") != FORMAT_VERSION or meta.get("key") != key:
+            raise StoreError(f"run {key} in {self.root} has damaged metadata ({', '.join(missing) or 'format or key'}): "
+                             f"it will be recomputed")
+        try:
+            return meta, TrainConfig(**meta["config"])
+        except (TypeError, ParameterError) as error:
+            raise StoreError(f"run {key} in {self.root} has impossible parameters ({error}): it will be recomputed") from None
+
     def load(self, key: str) -> TrainResult:
         """Read run ``key`` back, checking every file against the checksums in its metadata."""
+        meta, config = self._meta(key)
         folder = self.path(key)
         try:
-            meta = json.loads((folder / META).read_text())
             for name, expected in meta["sha256"].items():
                 if file_sha256(folder / name) != expected:
                     raise StoreError(f"run {key}: {name} does not match its checksum (damaged): it will be recomputed")
             history = pd.read_csv(folder / HISTORY)
             embeddings = np.load(folder / EMBEDDINGS)
         except FileNotFoundError as error:
-            raise StoreError(f"run {key} is not stored (or incomplete) in {self.root}: {error.filename}") from None
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as error:
+            raise StoreError(f"run {key} is incomplete in {self.root} (no {Path(error.filename).name}): it will be recomputed") from None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
             raise StoreError(f"run {key} in {self.root} cannot be read ({error}): it will be recomputed") from error
         return TrainResult(
-            config=TrainConfig(**meta["config"]),
+            config=config,
             history=history,
             embeddings=embeddings,
             status=meta["status"],
@@ -129,13 +153,15 @@ class RunStore:
         return sorted(p.parent.name for p in self.root.glob(f"*/{META}"))
 
     def table(self) -> pd.DataFrame:
-        """One row per stored run: key, label, status and the main parameters."""
+        """One row per stored run: key, parameters and status (``damaged`` when unreadable)."""
         rows = []
         for key in self.keys():
-            meta = json.loads((self.path(key) / META).read_text())
-            rows.append({"key": key, **meta["config"], "status": meta["status"], "diverged_epoch": meta["diverged_epoch"]})
+            try:
+                meta, _ = self._meta(key)
+                rows.append({"key": key, **meta["config"], "status": meta["status"], "diverged_epoch": meta["diverged_epoch"]})
+            except StoreError:
+                rows.append({"key": key, "status": "damaged"})
         return pd.DataFrame(rows)
-
 
 def sweep(
     configs: Iterable[TrainConfig],
@@ -154,6 +180,11 @@ def sweep(
     costs: dict[str, CoLikeCost] = {}
     results = []
     for config in configs:
+        if config.threshold != likes.threshold:
+            raise ParameterError(
+                f"threshold={config.threshold:g} is not allowed here: these likes were built with "
+                f"threshold {likes.threshold:g}; build them again with likes_matrix(..., threshold={config.threshold:g})"
+            )
         result = store.find(config, data_checksum)
         if result is None:
             if config.dtype not in costs:

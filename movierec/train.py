@@ -11,6 +11,7 @@ import math
 import platform
 import time
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from .cost import CoLikeCost
-from .data import DEFAULT_RELEASE, LIKE_THRESHOLD, RELEASES, Likes
+from .data import DEFAULT_RELEASE, LIKE_THRESHOLD, RELEASES, Likes, as_csr
 from .errors import ParameterError
 
 DIVERGENCE_FACTOR = 1e3
@@ -28,12 +29,15 @@ SGD_MOMENTUM = 0.9
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
+@lru_cache(maxsize=1)
 def optimizer_classes() -> dict[str, type[torch.optim.Optimizer]]:
-    """Every ``torch.optim`` optimizer by lower-case name (``adam``, ``sgd``, ``lbfgs`` ...)."""
+    """Every dense ``torch.optim`` optimizer by lower-case name (``adam``, ``sgd``, ``lbfgs`` ...);
+    SparseAdam is left out: it needs sparse gradients and this gradient is dense."""
     return {
         name.lower(): cls
         for name, cls in vars(torch.optim).items()
-        if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer) and cls is not torch.optim.Optimizer
+        if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)
+        and cls not in (torch.optim.Optimizer, torch.optim.SparseAdam)
     }
 
 
@@ -129,7 +133,9 @@ def _is_real(value: Any) -> bool:
 class TrainResult:
     """What a run produced: per-epoch cost and time, final embeddings (d x n) and provenance.
 
-    ``history.cost[k]`` is c(V) before the k-th optimizer step, as the seed printed it.
+    ``history.cost[k]`` is c(V) after k optimizer steps (so before step k, as the seed
+    printed it), and ``history.seconds[k]`` the time elapsed when it was measured; a
+    finished run has ``epochs + 1`` rows, the last being the cost of ``embeddings``.
     """
 
     config: TrainConfig
@@ -143,10 +149,12 @@ class TrainResult:
 
     @property
     def key(self) -> str:
+        """The run's name in the store: a hash of its parameters and data."""
         return self.config.key(self.data_checksum)
 
     @property
     def final_cost(self) -> float:
+        """The last cost measured: that of the returned embeddings, or the one that blew up."""
         return float(self.history["cost"].iloc[-1])
 
     @property
@@ -156,6 +164,7 @@ class TrainResult:
 
     @property
     def seconds(self) -> float:
+        """Wall-clock seconds the whole run took."""
         return float(self.history["seconds"].iloc[-1])
 
     @property
@@ -176,9 +185,14 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
     """``auto``: CUDA, then Apple MPS, then CPU; otherwise the named device."""
     if str(device) != "auto":
         try:
-            return torch.device(device)
+            chosen = torch.device(device)
         except RuntimeError as error:
             raise ParameterError(f"device={device!r} is not allowed: use auto, cpu, cuda or mps") from error
+        if chosen.type == "cuda" and not (torch.cuda.is_available() and (chosen.index or 0) < torch.cuda.device_count()):
+            raise ParameterError(f"device={device!r} is not available here (no such CUDA device): use auto or cpu")
+        if chosen.type == "mps" and not torch.backends.mps.is_available():
+            raise ParameterError(f"device={device!r} is not available here (no Apple MPS): use auto or cpu")
+        return chosen
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
@@ -225,7 +239,7 @@ def train(
     cost at the next epoch). Book pages: "The model", "The optimizer study".
     """
     config = config or TrainConfig.from_dict(params)
-    matrix = likes.matrix if isinstance(likes, Likes) else sp.csr_matrix(likes)
+    matrix = as_csr(likes)
     target = pick_device(device)
     dtype = DTYPES[config.dtype]
     cost = cost or CoLikeCost(matrix, target, dtype)
@@ -243,12 +257,15 @@ def train(
         rows.grad = grad.mT
         return value
 
+    def blew_up(value: float) -> bool:
+        return not math.isfinite(value) or value > DIVERGENCE_FACTOR * costs[0]
+
     bar = tqdm(range(config.epochs), desc=config.label, disable=None, leave=False, unit="epoch")
     for epoch in bar:
         value = float(closure())
         costs.append(value)
-        if not math.isfinite(value) or value > DIVERGENCE_FACTOR * costs[0]:
-            seconds.append(time.perf_counter() - start)
+        seconds.append(time.perf_counter() - start)
+        if blew_up(value):
             status, diverged_epoch = "diverged", epoch
             break
         try:
@@ -256,13 +273,16 @@ def train(
         except RuntimeError as error:  # an lr beyond the dtype's range overflows inside the step
             if "overflow" not in str(error):
                 raise
-            seconds.append(time.perf_counter() - start)
             costs.append(math.inf)
             seconds.append(time.perf_counter() - start)
             status, diverged_epoch = "diverged", epoch + 1
             break
-        seconds.append(time.perf_counter() - start)
         bar.set_postfix(cost=f"{value:.4g}", refresh=False)
+    else:
+        costs.append(cost.value(V))  # the cost of the embeddings that are returned
+        seconds.append(time.perf_counter() - start)
+        if blew_up(costs[-1]):
+            status, diverged_epoch = "diverged", config.epochs
     bar.close()
     history = pd.DataFrame({"epoch": np.arange(len(costs)), "cost": costs, "seconds": seconds})
     return TrainResult(

@@ -14,6 +14,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .data import DEFAULT_RELEASE, Likes, MovieLens, colike_matrix, likes_matrix, load_movielens
+from .errors import ParameterError
 from .recommend import TitleIndex
 from .runs import RunStore, sweep
 from .train import TrainConfig, TrainResult
@@ -41,13 +42,22 @@ class Workspace:
 
     @cached_property
     def titles(self) -> TitleIndex:
+        """Title look-up over this data's movies."""
         return TitleIndex(self.data.movies)
 
     def sweep(self, configs: Iterable[TrainConfig]) -> list[TrainResult]:
-        """Stored results for ``configs``, training the missing ones."""
+        """Stored results for ``configs``, training the missing ones; each must name this data set."""
+        configs = list(configs)
+        for config in configs:
+            if config.dataset != self.data.release:
+                raise ParameterError(
+                    f"dataset={config.dataset!r} is not allowed here: the loaded data is {self.data.release}; "
+                    f"open a workspace (or pass --dataset) for {config.dataset}"
+                )
         return sweep(configs, self.likes, self.data.checksum, self.store, self.device)
 
     def run(self, config: TrainConfig) -> TrainResult:
+        """The stored result for ``config``, training it if missing."""
         return self.sweep([config])[0]
 
     def summary(self) -> pd.DataFrame:

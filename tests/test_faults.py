@@ -305,3 +305,85 @@ def test_non_ascii_titles_round_trip(movielens, tmp_path):
     index = TitleIndex(movielens.movies)
     assert index.titles[index.resolve("Les Misérables (1995)")] == "Misérables, Les (1995)"
     assert index.titles[index.resolve("les miserables (1995)")] == "Misérables, Les (1995)"
+
+
+# --- profiles that are not what they seem ---------------------------------------------------
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"1: 2\nepochs: 3\n", "unknown parameter\\(s\\) 1: allowed are"),
+        (b"\xff\xfe\x00garbage", "cannot be read as UTF-8 text"),
+        (b"adam_lrs: [" + b"9" * 400 + b"]\n", "adam_lrs=.* has the wrong type: adam_lrs must be a list of finite numbers"),
+        (b"epochs: [1, 2\n", "is not valid YAML at line 2, column 1: expected ',' or ']'"),
+        (b"- just\n- a list\n", "must be a mapping of parameter: value"),
+    ],
+    ids=["non-string key", "not utf-8", "huge number", "broken yaml", "not a mapping"],
+)
+def test_odd_profiles_end_in_one_line(tmp_path, capsys, content, message):
+    profile = tmp_path / "odd.yml"
+    profile.write_bytes(content)
+    assert main(["sweep", str(profile), "--runs", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("movierec: error: profile ")
+    import re
+
+    assert re.search(message, err), err
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda meta: meta.write_text(meta.read_text()[:40]),
+        lambda meta: meta.write_text(meta.read_text().replace('"status"', '"state"')),
+        lambda meta: meta.write_text(meta.read_text().replace('"lr": 0.05', '"lr": -1.0')),
+        lambda meta: meta.write_text(meta.read_text().replace('"format": 1', '"format": 99')),
+    ],
+    ids=["truncated", "missing status", "impossible parameter", "future format"],
+)
+def test_damaged_metadata_is_recomputed_and_listed(tmp_path, capsys, damage):
+    store = RunStore(tmp_path)
+    config = TrainConfig(optimizer="adam", lr=0.05, epochs=3, dim=2)
+    first = sweep([config], small_likes(), "data", store)[0]
+    damage(store.path(first.key) / "meta.json")
+    assert store.find(config, "data") is None
+    assert store.table()["status"].tolist() == ["damaged"]
+    assert main(["runs", "--runs", str(tmp_path)]) == 0 and "damaged" in capsys.readouterr().out
+    again = sweep([config], small_likes(), "data", store)[0]
+    np.testing.assert_array_equal(again.embeddings, first.embeddings)
+    assert store.load(first.key).status == "finished"
+
+
+def test_run_keys_cannot_leave_the_store(tmp_path):
+    with pytest.raises(StoreError, match="is not a run key"):
+        RunStore(tmp_path).load("../elsewhere/0123456789abcdef")
+
+
+def test_threshold_and_dataset_must_match_the_data(tmp_path):
+    from movierec.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="threshold=3 is not allowed here: these likes were built with threshold 4"):
+        sweep([TrainConfig(threshold=3.0, epochs=1, dim=1)], small_likes(), "data", RunStore(tmp_path))
+
+
+def test_corrupt_compressed_data_in_an_unpinned_archive(tmp_path, capsys):
+    import zipfile
+
+    from movierec.data import load_movielens
+    from movierec.errors import DataError
+
+    archive = tmp_path / "ml-latest.zip"
+    rows = "".join(f"{u},{m},4.0,{u * m}\n" for u in range(1, 200) for m in range(1, 30))
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("ml-latest/movies.csv", "movieId,title,genres\n" + "".join(f"{m},M {m} (2000),Drama\n" for m in range(1, 30)))
+        bundle.writestr("ml-latest/ratings.csv", "userId,movieId,rating,timestamp\n" + rows)
+    data = bytearray(archive.read_bytes())
+    with zipfile.ZipFile(archive) as bundle:
+        info = bundle.getinfo("ml-latest/ratings.csv")
+    middle = info.header_offset + 30 + len(info.filename) + info.compress_size // 2
+    data[middle:middle + 64] = bytes(64)
+    archive.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="ratings.csv is damaged .*download it again"):
+        load_movielens(archive, dataset="ml-latest", verify=False)
+    assert main(["data", "--data", str(archive), "--dataset", "ml-latest"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1

@@ -52,11 +52,26 @@ def test_history_follows_the_seed_convention_and_descends():
     cost = CoLikeCost(matrix)
     first = cost.value(initial_embeddings(result.config, 40))
     assert result.history["cost"].iloc[0] == pytest.approx(first, rel=1e-6)
-    assert list(result.history["epoch"]) == list(range(30))
+    assert list(result.history["epoch"]) == list(range(31))
     assert result.status == "finished" and result.diverged_epoch is None
     assert result.final_cost < 0.5 * first
+    assert result.final_cost == pytest.approx(cost.value(torch.from_numpy(result.embeddings)), rel=1e-6)
     assert result.embeddings.shape == (4, 40) and result.embeddings.dtype == np.float32
     assert np.all(np.diff(result.history["seconds"]) >= 0)
+
+
+def test_a_blow_up_on_the_last_step_is_caught():
+    matrix = random_likes(60, 40, 0.3, seed=3)
+    result = train(matrix, optimizer="sgd", lr=10.0, epochs=1, dim=8)
+    assert result.status == "diverged" and result.diverged_epoch == 1
+    assert list(result.history["epoch"]) == [0, 1]
+
+
+def test_unavailable_devices_and_sparse_adam_are_named():
+    with pytest.raises(ParameterError, match="device='cuda:7' is not available here"):
+        train(random_likes(5, 4, 0.5, seed=0), device="cuda:7", epochs=1, dim=1)
+    with pytest.raises(ParameterError, match="optimizer='sparseadam' is not allowed"):
+        TrainConfig(optimizer="sparseadam")
 
 
 def test_runs_are_reproducible():
