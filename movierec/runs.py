@@ -28,7 +28,7 @@ from .train import DTYPES, TrainConfig, TrainResult, pick_device, train
 
 RUNS_ENV = "MOVIEREC_RUNS"
 META, HISTORY, EMBEDDINGS = "meta.json", "history.csv", "embeddings.npy"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: history ends with the cost of the stored embeddings
 META_FIELDS = ("format", "key", "config", "status", "diverged_epoch", "data_checksum", "device", "versions", "sha256")
 RUN_KEY = re.compile(r"[0-9a-f]{16}")
 
@@ -103,9 +103,12 @@ class RunStore:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise StoreError(f"run {key} in {self.root} has unreadable metadata ({error}): it will be recomputed") from None
         missing = sorted(set(META_FIELDS) - set(meta)) if isinstance(meta, dict) else list(META_FIELDS)
-        if missing or meta.get("format") != FORMAT_VERSION or meta.get("key") != key:
-            raise StoreError(f"run {key} in {self.root} has damaged metadata ({', '.join(missing) or 'format or key'}): "
+        if missing or meta.get("key") != key:
+            raise StoreError(f"run {key} in {self.root} has damaged metadata ({', '.join(missing) or 'key'}): "
                              f"it will be recomputed")
+        if meta["format"] != FORMAT_VERSION:
+            raise StoreError(f"run {key} in {self.root} is in store format {meta['format']!r}, this movierec "
+                             f"reads format {FORMAT_VERSION}: it will be recomputed")
         try:
             return meta, TrainConfig(**meta["config"])
         except (TypeError, ParameterError) as error:

@@ -337,7 +337,7 @@ def test_odd_profiles_end_in_one_line(tmp_path, capsys, content, message):
         lambda meta: meta.write_text(meta.read_text()[:40]),
         lambda meta: meta.write_text(meta.read_text().replace('"status"', '"state"')),
         lambda meta: meta.write_text(meta.read_text().replace('"lr": 0.05', '"lr": -1.0')),
-        lambda meta: meta.write_text(meta.read_text().replace('"format": 1', '"format": 99')),
+        lambda meta: meta.write_text(meta.read_text().replace('"format": 2', '"format": 99')),
     ],
     ids=["truncated", "missing status", "impossible parameter", "future format"],
 )
