@@ -24,6 +24,7 @@ from pandas.io.formats.style import Styler
 
 from .errors import MovierecError, ParameterError
 from .profiles import PARAMETERS, defaults, load_profile, study_configs
+from .runs import format_cost
 from .seed import SEED_SWEEP_EPOCHS, seed_adam_config, seed_sweep_configs
 from .train import TrainConfig
 from .workspace import Workspace
@@ -49,11 +50,6 @@ def record_results(results: dict[str, Any]) -> None:
     from IPython.display import display
 
     display({"application/json": json.loads(json.dumps(results, default=float))}, raw=True)
-
-
-def format_cost(value: float) -> str:
-    """A cost for a table: thousands separators, or scientific notation once it has blown up."""
-    return f"{value:,.0f}" if abs(value) < 1e12 else f"{value:.2e}"
 
 
 def table(frame: pd.DataFrame, digits: int = 4) -> Styler:

@@ -17,7 +17,7 @@ from .data import DEFAULT_RELEASE
 from .errors import MovierecError, ParameterError
 from .profiles import load_profile, study_configs
 from .recommend import recommend
-from .runs import summary_table
+from .runs import format_cost, summary_table
 from .train import TrainConfig, optimizer_classes
 from .workspace import Workspace
 
@@ -92,7 +92,8 @@ def _workspace(args: argparse.Namespace, dataset: str | None = None) -> Workspac
 
 
 def _show(frame: pd.DataFrame) -> None:
-    print(frame.to_string(index=False))
+    costs = {column: format_cost for column in frame.columns if "cost" in str(column)}
+    print(frame.to_string(index=False, formatters=costs, float_format=lambda value: f"{value:,.6g}", na_rep="-"))
 
 
 def cmd_data(args: argparse.Namespace) -> None:

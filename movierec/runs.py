@@ -164,7 +164,10 @@ class RunStore:
                 rows.append({"key": key, **meta["config"], "status": meta["status"], "diverged_epoch": meta["diverged_epoch"]})
             except StoreError:
                 rows.append({"key": key, "status": "damaged"})
-        return pd.DataFrame(rows)
+        table = pd.DataFrame(rows)
+        if "diverged_epoch" in table:
+            table["diverged_epoch"] = table["diverged_epoch"].astype("Int64")
+        return table
 
 def sweep(
     configs: Iterable[TrainConfig],
@@ -196,6 +199,11 @@ def sweep(
             store.save(result)
         results.append(result)
     return results
+
+
+def format_cost(value: float) -> str:
+    """A cost for a table: thousands separators, or scientific notation once it has blown up."""
+    return f"{value:,.0f}" if abs(value) < 1e12 else f"{value:.2e}"
 
 
 def summary_table(results: Iterable[TrainResult], optimum: float | None = None) -> pd.DataFrame:
