@@ -29,25 +29,21 @@ GRAM_BLOCK_ENTRIES = 1 << 23
 def colike_norm2(likes: Likes | sp.spmatrix) -> int:
     """||X||_F^2 for X = offdiag(L^T L), exactly in integers, without forming X.
 
-    ||L^T L||^2 = ||L L^T||^2, so the Gram matrix G of the shorter side is used; by its
-    symmetry only blocks of rows against the columns from the block on are formed, the
-    off-diagonal part counted twice. Block heights keep each block's entries under
-    GRAM_BLOCK_ENTRIES (a bound from the row sums), so memory stays flat at any scale; the
-    diagonal's share, sum_i D_i^2, is then removed.
+    ||L^T L||^2 = ||L L^T||^2, so the Gram matrix G of the shorter side is summed in row
+    blocks whose heights keep each block under GRAM_BLOCK_ENTRIES entries (a bound from the
+    row sums), so memory stays flat at any scale; the diagonal's share, sum_i D_i^2, is
+    then removed.
     """
     matrix = as_csr(likes, np.int32)
     side = matrix.T.tocsr() if matrix.shape[0] > matrix.shape[1] else matrix
-    inner = side.T.tocsr()
-    reach = np.minimum(side @ np.diff(inner.indptr).astype(np.int64), side.shape[0])  # bound on G's row nnz
-    total = 0
-    start = 0
+    side_t = side.T.tocsr()
+    reach = np.minimum(side @ np.diff(side_t.indptr).astype(np.int64), side.shape[0])  # bound on G's row nnz
+    bounds = np.cumsum(reach)
+    total, start = 0, 0
     while start < side.shape[0]:
-        stop = start + max(1, int(np.searchsorted(np.cumsum(reach[start:]), GRAM_BLOCK_ENTRIES, side="right")))
-        rest = side[start:]
-        block = (rest[: stop - start] @ rest.T).tocsr()
-        squares = np.square(block.data, dtype=np.int64)
-        diagonal_block = block.indices < stop - start
-        total += 2 * int(squares.sum()) - int(squares[diagonal_block].sum())
+        limit = (bounds[start - 1] if start else 0) + GRAM_BLOCK_ENTRIES
+        stop = max(start + 1, int(np.searchsorted(bounds, limit, side="right")))
+        total += int(np.square((side[start:stop] @ side_t).data, dtype=np.int64).sum())
         start = stop
     counts = np.asarray(matrix.sum(axis=0), dtype=np.int64).ravel()
     return total - int(np.square(counts).sum())

@@ -22,7 +22,7 @@ from .data import Likes
 from .errors import ParameterError
 from .recommend import unit_columns
 from .runs import RunStore, sweep
-from .train import TrainConfig, TrainResult
+from .train import TrainConfig, TrainResult, config_grid
 
 MIN_LIKES = 5
 FIT_CHUNK = 65_536
@@ -226,12 +226,8 @@ def tuning_configs(
 
     Book page: "Evaluation and tuning".
     """
-    return [
-        TrainConfig(optimizer=optimizer, lr=lr, epochs=epochs, dim=dim, init_std=init_std, seed=seed, dataset=dataset)
-        for optimizer, rates in (("adam", adam_lrs), ("sgd", sgd_lrs))
-        for dim in dims
-        for lr in rates
-    ]
+    return config_grid({"adam": adam_lrs, "sgd": sgd_lrs}, dims, epochs=epochs, init_std=init_std, seed=seed,
+                       dataset=dataset)
 
 
 def tune_embeddings(store: RunStore, split: Split, configs: Sequence[TrainConfig], device: str = "auto",

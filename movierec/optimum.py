@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 from .cost import CoLikeCost
 from .data import Likes, as_csr
 from .errors import ParameterError
-from .train import SGD_MOMENTUM, TrainConfig, TrainResult, initial_embeddings, train
+from .train import SGD_MOMENTUM, TrainConfig, TrainResult, config_grid, initial_embeddings, train
 
 TOLERANCE = 1e-5
 MAX_ITERATIONS = 50
@@ -199,8 +199,8 @@ def stability_configs(lrs: Sequence[float], dim: int, epochs: int, init_std: flo
 
     Book page: "Evaluation and tuning".
     """
-    return [TrainConfig(optimizer="sgd", lr=lr, epochs=epochs, dim=dim, init_std=init_std, seed=seed, dataset=dataset)
-            for lr in sorted(lrs, reverse=True)]
+    return config_grid({"sgd": sorted(lrs, reverse=True)}, [dim], epochs=epochs, init_std=init_std, seed=seed,
+                       dataset=dataset)
 
 
 def observed_stability(results: Sequence[TrainResult], bound: float, optimum_cost: float) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from .errors import ParameterError
-from .train import TrainConfig
+from .train import TrainConfig, config_grid
 
 PROFILE_DIR = Path("book") / "profiles"
 SEED_TITLES = ["Apollo 13 (1995)", "Toy Story (1995)", "Home Alone (1990)"]
@@ -167,9 +167,5 @@ def study_configs(params: dict[str, Any]) -> list[TrainConfig]:
     Book page: "The optimizer study".
     """
     values = {**defaults(), **validate_parameters(params)}
-    shared = {key: values[key] for key in ("dim", "epochs", "init_std", "seed", "dataset")}
-    return [
-        TrainConfig(optimizer=optimizer, lr=lr, **shared)
-        for optimizer, rates in (("adam", values["adam_lrs"]), ("sgd", values["sgd_lrs"]))
-        for lr in rates
-    ]
+    shared = {key: values[key] for key in ("epochs", "init_std", "seed", "dataset")}
+    return config_grid({"adam": values["adam_lrs"], "sgd": values["sgd_lrs"]}, [values["dim"]], **shared)

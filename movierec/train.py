@@ -10,6 +10,7 @@ import json
 import math
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -119,6 +120,17 @@ class TrainConfig:
     def label(self) -> str:
         """A short human name, e.g. ``adam lr=0.5``."""
         return f"{self.optimizer} lr={self.lr:g}"
+
+
+def config_grid(rates: dict[str, Sequence[float]], dims: Sequence[int | str], **shared: Any) -> list[TrainConfig]:
+    """One run per optimizer, embedding size and learning rate (in that nesting), the other
+    parameters shared: the grid behind the study, the tuning and the stability runs."""
+    return [
+        TrainConfig(optimizer=optimizer, lr=lr, dim=dim, **shared)
+        for optimizer, lrs in rates.items()
+        for dim in dims
+        for lr in lrs
+    ]
 
 
 def _is_int(value: Any) -> bool:
