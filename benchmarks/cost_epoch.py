@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import platform
 import time
+from functools import partial
 
 import torch
 
@@ -42,8 +43,12 @@ def best_time(step, repeats: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=None, help="archive or folder (default: $MOVIEREC_DATA, cache, download)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data", default=None, help="archive or folder (default: $MOVIEREC_DATA, cache, download)"
+    )
     parser.add_argument("--dims", type=int, nargs="+", default=[16, 64, 256])
     parser.add_argument("--full", action="store_true", help="also d = number of movies (minutes on a laptop)")
     parser.add_argument("--repeats", type=int, default=3)
@@ -55,17 +60,18 @@ def main() -> None:
     cost = CoLikeCost(likes)
     n = likes.n_movies
     dims = args.dims + ([n] if args.full else [])
-    print(f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
+    machine = platform.processor() or platform.machine()
+    print(f"{machine}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
     print(f"{'d':>6} {'seed step (s)':>14} {'movierec step (s)':>18} {'speed-up':>9}")
     for dim in dims:
         generator = torch.Generator().manual_seed(576)
         V = torch.normal(0.0, 0.5, size=(dim, n), generator=generator).requires_grad_(True)
         seed_optimizer = torch.optim.Adam([V], lr=0.01)
-        seed_time = best_time(lambda: seed_step(V, X, seed_optimizer), args.repeats)
+        seed_time = best_time(partial(seed_step, V, X, seed_optimizer), args.repeats)
         rows = torch.normal(0.0, 0.5, size=(dim, n), generator=generator).mT.contiguous().requires_grad_(True)
         package_optimizer = torch.optim.Adam([rows], lr=0.01)
         package_repeats = args.repeats if dim >= n // 2 else max(args.repeats, 50)
-        package_time = best_time(lambda: package_step(rows, cost, package_optimizer), package_repeats)
+        package_time = best_time(partial(package_step, rows, cost, package_optimizer), package_repeats)
         print(f"{dim:>6} {seed_time:>14.4f} {package_time:>18.5f} {seed_time / package_time:>8.0f}x")
 
 

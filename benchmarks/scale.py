@@ -22,7 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import scipy.sparse as sp
 import torch
 
@@ -48,8 +47,15 @@ def prepare(shape: str, path: Path, seed: int) -> dict:
     likes = likes_matrix(ratings, movies)
     built = time.perf_counter() - start
     sp.save_npz(path, likes.matrix, compressed=False)
-    return {"ratings": len(ratings), "users": likes.n_users, "movies": likes.n_movies, "likes": likes.matrix.nnz,
-            "generate_s": generated, "likes_s": built, "prepare_peak": peak_rss()}
+    return {
+        "ratings": len(ratings),
+        "users": likes.n_users,
+        "movies": likes.n_movies,
+        "likes": likes.matrix.nnz,
+        "generate_s": generated,
+        "likes_s": built,
+        "prepare_peak": peak_rss(),
+    }
 
 
 def step(path: Path, dim: int, repeats: int) -> dict:
@@ -60,7 +66,11 @@ def step(path: Path, dim: int, repeats: int) -> dict:
     built = time.perf_counter() - start
     del matrix
     generator = torch.Generator().manual_seed(576)
-    rows = torch.normal(0.0, 0.5, size=(dim, cost.n_movies), generator=generator).mT.contiguous().requires_grad_(True)
+    rows = (
+        torch.normal(0.0, 0.5, size=(dim, cost.n_movies), generator=generator)
+        .mT.contiguous()
+        .requires_grad_(True)
+    )
     optimizer = torch.optim.Adam([rows], lr=0.01)
 
     def one_step() -> None:
@@ -84,7 +94,9 @@ def in_child(*args: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
@@ -94,14 +106,22 @@ def main() -> None:
     if args.child:
         role, path = args.child
         shape = args.shapes[0]
-        result = prepare(shape, Path(path), args.seed) if role == "prepare" else step(Path(path), args.dim, args.repeats)
+        result = (
+            prepare(shape, Path(path), args.seed)
+            if role == "prepare"
+            else step(Path(path), args.dim, args.repeats)
+        )
         print(json.dumps(result))
         return
 
-    print(f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
-          f"torch {torch.__version__}, d = {args.dim}")
-    header = (f"{'shape':>16} {'users':>8} {'movies':>7} {'likes':>11} {'step (s)':>9} {'peak (GiB)':>10} "
-              f"{'dense X+VtV (GiB)':>17} {'init (s)':>8} {'ns/(nnz d+n d^2)':>16}")
+    print(
+        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
+        f"torch {torch.__version__}, d = {args.dim}"
+    )
+    header = (
+        f"{'shape':>16} {'users':>8} {'movies':>7} {'likes':>11} {'step (s)':>9} {'peak (GiB)':>10} "
+        f"{'dense X+VtV (GiB)':>17} {'init (s)':>8} {'ns/(nnz d+n d^2)':>16}"
+    )
     print(header)
     d = args.dim
     with tempfile.TemporaryDirectory() as folder:
@@ -112,9 +132,12 @@ def main() -> None:
             n, nnz = sizes["movies"], sizes["likes"]
             dense = 2 * n * n * 4 / GIB
             per_unit = timing["step_s"] / (nnz * d + n * d * d) * 1e9
-            print(f"{shape:>16} {sizes['users']:>8,} {n:>7,} {nnz:>11,} {timing['step_s']:>9.4f} "
-                  f"{timing['step_peak'] / GIB:>10.2f} {dense:>17.2f} {timing['cost_init_s']:>8.1f} {per_unit:>16.3f}",
-                  flush=True)
+            print(
+                f"{shape:>16} {sizes['users']:>8,} {n:>7,} {nnz:>11,} {timing['step_s']:>9.4f} "
+                f"{timing['step_peak'] / GIB:>10.2f} {dense:>17.2f} "
+                f"{timing['cost_init_s']:>8.1f} {per_unit:>16.3f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

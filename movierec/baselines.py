@@ -1,14 +1,18 @@
 """Baselines scored on the same split as the embeddings: popularity, two item cosines, EASE, ALS.
 
-Every function takes the train likes (users x movies 0/1) and returns users x movies
-scores; :func:`movierec.evaluate.evaluate_scores` ranks them with the same exclusions.
-Book page: "Evaluation and tuning" (notebooks/06_evaluation.ipynb).
+Every scoring function takes the train likes (users x movies 0/1) and returns users x movies
+scores; :func:`movierec.evaluate.score_method` ranks them with the same exclusions. Adding a
+baseline is one entry in :data:`BASELINES` (plus its grid in a profile's ``baseline_grids``
+if it has one).
+Book page: "Does it recommend well?" (notebooks/06_evaluation.ipynb).
 """
 
 from __future__ import annotations
 
+import itertools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,13 +22,13 @@ from threadpoolctl import threadpool_limits
 
 from .data import colike_matrix
 from .errors import ParameterError
-from .evaluate import Split, cosine_scores, evaluate_scores, method_row
+from .evaluate import Scored, Split, cosine_scores, evaluate_scores, score_method
 
 ALS_ITERATIONS = 15
 
 
 def popularity_scores(train: sp.spmatrix) -> np.ndarray:
-    """Every user gets the movies with the most train likes. Book page: "Evaluation and tuning"."""
+    """Every user gets the movies with the most train likes. Book page: "Does it recommend well?"."""
     train = sp.csr_matrix(train)
     counts = np.asarray(train.sum(axis=0), dtype=np.float64).ravel()
     return np.broadcast_to(counts, train.shape)
@@ -33,7 +37,7 @@ def popularity_scores(train: sp.spmatrix) -> np.ndarray:
 def colike_cosine_scores(train: sp.spmatrix) -> np.ndarray:
     """Mean cosine between rows of X = offdiag(L^T L): the seed's commented-out approach.
 
-    Book page: "Evaluation and tuning".
+    Book page: "Does it recommend well?".
     """
     return cosine_scores(colike_matrix(train), train)
 
@@ -41,7 +45,7 @@ def colike_cosine_scores(train: sp.spmatrix) -> np.ndarray:
 def likes_cosine_scores(train: sp.spmatrix) -> np.ndarray:
     """Mean cosine between columns of L (movies as vectors of the users who like them).
 
-    Book page: "Evaluation and tuning".
+    Book page: "Does it recommend well?".
     """
     return cosine_scores(train, train)
 
@@ -52,7 +56,7 @@ class Ease:
     With fewer users than movies, Woodbury gives lambda P = I - L^T K L with
     K = (L L^T + lambda I)^-1, a users x users matrix; one eigendecomposition of L L^T
     then makes every lambda cheap: scores = L B = L - (L - L L^T K L) / (1 - diag(L^T K L)).
-    Book page: "Evaluation and tuning".
+    Book page: "Does it recommend well?".
     """
 
     def __init__(self, train: sp.spmatrix):
@@ -75,55 +79,139 @@ class Ease:
         return dense - (dense - whitened) / diagonal
 
 
-def als_scores(train: sp.spmatrix, factors: int, regularization: float, seed: int = 0, threads: int = 1,
-               iterations: int = ALS_ITERATIONS) -> np.ndarray:
+def als_scores(
+    train: sp.spmatrix,
+    factors: int,
+    regularization: float,
+    seed: int = 0,
+    threads: int = 1,
+    iterations: int = ALS_ITERATIONS,
+) -> np.ndarray:
     """Implicit-feedback ALS from the ``implicit`` library: user factors . item factors.
 
     Deterministic (``random_state``, fixed ``threads``), silent (no progress bar, BLAS
-    thread warning muted). Book page: "Evaluation and tuning".
+    thread warning muted). Book page: "Does it recommend well?".
     """
     with threadpool_limits(1, "blas"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from implicit.cpu.als import AlternatingLeastSquares
 
-        model = AlternatingLeastSquares(factors=factors, regularization=regularization, iterations=iterations,
-                                        random_state=seed, num_threads=threads)
+        model = AlternatingLeastSquares(
+            factors=factors,
+            regularization=regularization,
+            iterations=iterations,
+            random_state=seed,
+            num_threads=threads,
+        )
         model.fit(sp.csr_matrix(train, dtype=np.float32), show_progress=False)
-    return np.asarray(model.user_factors, dtype=np.float64) @ np.asarray(model.item_factors, dtype=np.float64).T
+    return (
+        np.asarray(model.user_factors, dtype=np.float64) @ np.asarray(model.item_factors, dtype=np.float64).T
+    )
 
 
-def compare_baselines(split: Split, ease_lambdas: Sequence[float], als_factors: Sequence[int],
-                      als_regs: Sequence[float], k: int = 10, seed: int = 0) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Tune EASE (lambda) and ALS (factors x regularization) on validation NDCG@k, then score
-    every baseline on validation and test: (tuning table, comparison rows).
+@dataclass(frozen=True)
+class Baseline:
+    """A baseline: its name in tables, how to fit it, and its default tuning grid.
 
-    Book page: "Evaluation and tuning".
+    ``fit(train, seed)`` returns a scorer; ``scorer(**setting)`` returns users x movies scores
+    for one point of the grid (no arguments when the grid is empty). ``cite`` is its
+    reference in the book's bibliography.
+    """
+
+    label: str
+    fit: Callable[[sp.csr_matrix, int], Callable[..., np.ndarray]]
+    grid: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    cite: str = ""
+
+
+def _fixed(
+    scores: Callable[[sp.spmatrix], np.ndarray],
+) -> Callable[[sp.csr_matrix, int], Callable[[], np.ndarray]]:
+    return lambda train, seed: lambda: scores(train)
+
+
+def _als(train: sp.csr_matrix, seed: int) -> Callable[..., np.ndarray]:
+    def scorer(factors: float, reg: float) -> np.ndarray:
+        if factors != int(factors) or factors < 1:
+            raise ParameterError(
+                f"factors={factors!r} is not allowed: ALS factors must be a whole number >= 1"
+            )
+        return als_scores(train, int(factors), reg, seed)
+
+    return scorer
+
+
+BASELINES: dict[str, Baseline] = {
+    "popularity": Baseline("popularity", _fixed(popularity_scores)),
+    "x_cosine": Baseline("item cosine, rows of X", _fixed(colike_cosine_scores)),
+    "l_cosine": Baseline("item cosine, columns of L", _fixed(likes_cosine_scores)),
+    "ease": Baseline(
+        "EASE",
+        lambda train, seed: Ease(train).scores,
+        {"lam": (30.0, 100.0, 300.0, 1000.0)},
+        cite="steck2019",
+    ),
+    "als": Baseline(
+        "ALS (implicit)", _als, {"factors": (16, 32, 64), "reg": (0.1, 1.0, 10.0)}, cite="hu2008"
+    ),
+}
+
+
+def grid_points(grid: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
+    """Every combination of a grid's values, in order (one empty point for an empty grid)."""
+    names = list(grid)
+    return [dict(zip(names, values, strict=True)) for values in itertools.product(*(grid[n] for n in names))]
+
+
+def setting_text(point: Mapping[str, float]) -> str:
+    """A grid point for a table: ``lam=100``, ``factors=32, reg=1``."""
+    return ", ".join(f"{name}={value:g}" for name, value in point.items())
+
+
+def checked_grids(
+    grids: Mapping[str, Mapping[str, Sequence[float]]],
+) -> dict[str, Mapping[str, Sequence[float]]]:
+    """Every baseline's grid: the profile's where it gives one, else the default; unknown
+    baselines or options are an error naming what is allowed."""
+    unknown = sorted(set(grids) - set(BASELINES))
+    if unknown:
+        raise ParameterError(
+            f"baseline_grids names unknown baseline(s) {', '.join(unknown)}: "
+            f"allowed are {', '.join(BASELINES)}"
+        )
+    chosen = {}
+    for name, baseline in BASELINES.items():
+        grid = grids.get(name, baseline.grid)
+        if set(grid) != set(baseline.grid):
+            raise ParameterError(
+                f"baseline_grids[{name!r}] has options {sorted(grid)}: "
+                f"{name} takes {sorted(baseline.grid) or 'none'}"
+            )
+        chosen[name] = grid
+    return chosen
+
+
+def tune_baselines(
+    split: Split, grids: Mapping[str, Mapping[str, Sequence[float]]], k: int = 10, seed: int = 0
+) -> tuple[pd.DataFrame, list[Scored]]:
+    """Tune each baseline's grid on validation NDCG@k, then score it at its best point on
+    validation and test: (tuning table of every grid point, the scored baselines).
+
+    Book page: "Does it recommend well?".
     """
     column = f"val NDCG@{k}"
-    ease = Ease(split.train)
     tuning: list[dict[str, Any]] = []
-    for lam in ease_lambdas:
-        metrics = evaluate_scores(ease.scores(lam), split, "validation", k)
-        tuning.append({"method": "EASE", "setting": f"lambda={lam:g}", "params": (lam,), column: metrics["NDCG"]})
-    for factors in als_factors:
-        for reg in als_regs:
-            metrics = evaluate_scores(als_scores(split.train, factors, reg, seed), split, "validation", k)
-            tuning.append({"method": "ALS (implicit)", "setting": f"factors={factors}, reg={reg:g}",
-                           "params": (factors, reg), column: metrics["NDCG"]})
-    table = pd.DataFrame(tuning)
-    best = table.loc[table.groupby("method", sort=False)[column].idxmax()].set_index("method")
-    (lam,) = best.loc["EASE", "params"]
-    factors, reg = best.loc["ALS (implicit)", "params"]
-    candidates = {
-        "popularity": ("", lambda: popularity_scores(split.train)),
-        "item cosine, rows of X": ("", lambda: colike_cosine_scores(split.train)),
-        "item cosine, columns of L": ("", lambda: likes_cosine_scores(split.train)),
-        "EASE": (best.loc["EASE", "setting"], lambda: ease.scores(lam)),
-        "ALS (implicit)": (best.loc["ALS (implicit)", "setting"], lambda: als_scores(split.train, factors, reg, seed)),
-    }
-    rows = []
-    for method, (setting, make) in candidates.items():
-        scores = make()
-        rows.append(method_row(method, setting, evaluate_scores(scores, split, "validation", k),
-                               evaluate_scores(scores, split, "test", k), k))
-    return table.drop(columns="params"), rows
+    scored = []
+    for name, grid in checked_grids(grids).items():
+        baseline = BASELINES[name]
+        scorer = baseline.fit(split.train, seed)
+        best: tuple[float, dict[str, float], np.ndarray] | None = None
+        for point in grid_points(grid):
+            scores = scorer(**point)
+            ndcg = evaluate_scores(scores, split, "validation", k)["NDCG"]
+            if grid:
+                tuning.append({"method": baseline.label, "setting": setting_text(point), column: ndcg})
+            if best is None or ndcg > best[0]:
+                best = (ndcg, point, scores)
+        scored.append(score_method(baseline.label, setting_text(best[1]), best[2], split, k))
+    return pd.DataFrame(tuning, columns=["method", "setting", column]), scored

@@ -1,78 +1,113 @@
 """The book driver: run the study, execute the notebooks with papermill, build the HTML.
 
-``movierec book --profile NAME`` (behind ``make book``) validates the profile against
-every notebook's parameters before any work, runs the sweep (stored runs are reused),
-executes each notebook into ``book/executed/`` (skipped when its source, parameters,
-data and the package are unchanged), then runs ``jupyter-book build -W -n --keep-going``.
-Book page: "Re-run it yourself".
+``movierec book --profile NAME`` (behind ``make book``) validates the profile against every
+chapter notebook's parameters before any work, trains the runs the chapters read (stored
+runs are reused), executes each chapter into ``book/executed/`` (skipped when its source,
+parameters and the package are unchanged), then runs ``jupyter-book build -W -n
+--keep-going``. The chapters are those ``_toc.yml`` lists under ``book/executed/``: adding
+a chapter is its notebook plus one line there. It says what it is doing, one line per stage,
+and ends with the page to open. ``--edition student`` builds the same book without the
+solutions into ``_build/student/html``. Book page: "Re-run it yourself".
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import nbformat
-import pandas as pd
-from pandas.io.formats.style import Styler
+import yaml
 
+from . import __version__
+from .course import COURSE_SWEEP_EPOCHS, course_adam_config, course_sweep_configs
 from .errors import MovierecError, ParameterError
-from .profiles import PARAMETERS, defaults, load_profile, study_configs
-from .runs import format_cost
-from .seed import SEED_SWEEP_EPOCHS, seed_adam_config, seed_sweep_configs
+from .pages import read_results
+from .profiles import PARAMETERS, TYPE_WORDS, defaults, load_profile, profile_path
+from .study import study_configs
 from .train import TrainConfig
 from .workspace import Workspace
 
 NOTEBOOK_DIR = Path("notebooks")
 EXECUTED_DIR = Path("book") / "executed"
-NOTEBOOKS = ("01_data", "02_model", "03_optimizers", "04_recommendations", "05_seed", "06_evaluation")
-RESULTS_TAG = "results"
+GENERATED_DIR = Path("book") / "_generated"
+BUILD_DIR = Path("_build")
+EDITIONS = ("instructor", "student")
 INJECTED_TAG = "injected-parameters"
+SOLUTION_TAG = "solution"
 MATHJAX_SCRIPT = "tex-chtml.js"
 KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]  # the kernel's start-up warnings would clutter the terminal
+
+Say = Callable[[str], None]
 
 
 class BookError(MovierecError):
     """A notebook failed, wrote to stderr, or the HTML build warned."""
 
 
-def record_results(results: dict[str, Any]) -> None:
-    """Show ``results`` as the JSON output of a notebook's last cell (tagged ``results``).
-
-    Tests and the driver read it back with :func:`read_results`.
-    """
-    from IPython.display import display
-
-    display({"application/json": json.loads(json.dumps(results, default=float))}, raw=True)
+def say_line(text: str) -> None:
+    """One stage line on stdout, flushed at once (also when piped to a file)."""
+    print(f"movierec book: {text}", flush=True)
 
 
-def table(frame: pd.DataFrame, digits: int = 4) -> Styler:
-    """A DataFrame styled for the page: floats to ``digits`` significant digits (costs with
-    separators), NaN as "-", and no row numbers when the index carries no meaning."""
+def chapter_names(root: Path) -> list[str]:
+    """The executed chapters ``_toc.yml`` lists (``book/executed/NAME``), in book order."""
+    try:
+        toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise BookError(f"{root / '_toc.yml'} cannot be read ({error}): restore it from git") from None
+    prefix = EXECUTED_DIR.as_posix() + "/"
+    names = []
 
-    def number(value: float) -> str:
-        return format_cost(value) if abs(value) >= 1e4 else f"{value:.{digits}g}"
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            entry = node.get("file")
+            if isinstance(entry, str) and entry.startswith(prefix):
+                names.append(entry.removeprefix(prefix))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
 
-    floats = [column for column in frame.columns if pd.api.types.is_float_dtype(frame[column])]
-    styled = frame.style.format(number, subset=floats, na_rep="-")
-    return styled.hide(axis="index") if isinstance(frame.index, pd.RangeIndex) else styled
+    walk(toc)
+    return names
 
 
-def read_results(notebook: str | os.PathLike) -> dict[str, Any]:
-    """The JSON recorded by the ``results`` cell of an executed notebook."""
-    book = nbformat.read(notebook, as_version=4)
-    for cell in book.cells:
-        if RESULTS_TAG in cell.get("metadata", {}).get("tags", []):
-            for output in cell.get("outputs", []):
-                if "application/json" in output.get("data", {}):
-                    return dict(output["data"]["application/json"])
-    raise BookError(f"{notebook} has no recorded results: was it executed to the end?")
+def toc_pages(root: Path) -> list[str]:
+    """Every page of the book as ``_toc.yml`` lists it (root first), as paths without suffix."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    pages = [toc["root"]]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("file"), str):
+                pages.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({key: value for key, value in toc.items() if key != "root"})
+    return pages
+
+
+def notebook_paths(root: Path) -> list[Path]:
+    """The chapters' notebook sources under ``root``, in book order; each must exist."""
+    paths = [root / NOTEBOOK_DIR / f"{name}.ipynb" for name in chapter_names(root)]
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise BookError(f"_toc.yml lists chapters with no notebook source: {', '.join(missing)}")
+    return paths
 
 
 def notebook_parameters(notebook: str | os.PathLike) -> dict[str, dict[str, Any]]:
@@ -82,28 +117,37 @@ def notebook_parameters(notebook: str | os.PathLike) -> dict[str, dict[str, Any]
     return papermill.inspect_notebook(str(notebook))
 
 
-def notebook_paths(root: Path) -> list[Path]:
-    """The chapters' notebook sources under ``root``, in book order."""
-    return [root / NOTEBOOK_DIR / f"{name}.ipynb" for name in NOTEBOOKS]
-
-
 def check_notebooks(root: Path) -> dict[str, set[str]]:
-    """Each notebook's parameter names, all of them known book parameters."""
+    """Each chapter's parameter names, all of them known book parameters."""
     declared = {}
     for path in notebook_paths(root):
         names = set(notebook_parameters(path))
         unknown = sorted(names - set(PARAMETERS))
         if unknown:
-            raise BookError(f"{path} declares unknown parameter(s) {', '.join(unknown)}: add them to movierec.profiles.PARAMETERS")
+            raise BookError(
+                f"{path} declares unknown parameter(s) {', '.join(unknown)}: "
+                f"add them to movierec.profiles.PARAMETERS"
+            )
         declared[path.stem] = names
     return declared
+
+
+def parameters_page_table() -> str:
+    """The re-run page's parameter table, in MyST, generated from the one schema."""
+    rows = ["| parameter | type | default | meaning |", "| --- | --- | --- | --- |"]
+    for name, parameter in PARAMETERS.items():
+        default = json.dumps(parameter.default)
+        help_text = parameter.help.replace("|", "\\|")
+        rows.append(f"| `{name}` | {TYPE_WORDS[parameter.type]} | `{default}` | {help_text} |")
+    return "\n".join(rows) + "\n"
 
 
 def package_fingerprint() -> str:
     """SHA-256 over the package's sources: a code change re-executes the notebooks."""
     digest = hashlib.sha256()
-    for source in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(source.name.encode() + source.read_bytes())
+    package = Path(__file__).parent
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode() + source.read_bytes())
     return digest.hexdigest()
 
 
@@ -117,28 +161,51 @@ def _cell_problem(book: nbformat.NotebookNode) -> str | None:
     return None
 
 
-def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], fingerprint: str, root: Path) -> bool:
-    """Execute ``source`` into ``target`` unless an identical execution is there; True if run."""
+def _assets_present(target: Path, root: Path) -> bool:
+    """Whether the files an executed notebook recorded as its ``assets`` all exist."""
+    try:
+        assets = read_results(target).get("assets", [])
+    except (MovierecError, OSError, ValueError):
+        return True
+    return all((root / asset).exists() for asset in assets)
+
+
+def execute_notebook(
+    source: Path, target: Path, parameters: dict[str, Any], fingerprint: str, root: Path
+) -> bool:
+    """Execute ``source`` into ``target`` unless an identical execution is there (with the
+    assets it recorded); True if run."""
     import papermill
 
-    key = hashlib.sha256(source.read_bytes() + json.dumps(parameters, sort_keys=True).encode() + fingerprint.encode()).hexdigest()
+    key = hashlib.sha256(
+        source.read_bytes() + json.dumps(parameters, sort_keys=True).encode() + fingerprint.encode()
+    ).hexdigest()
     if target.exists():
         try:
-            if nbformat.read(target, as_version=4).metadata.get("movierec", {}).get("key") == key:
-                return False
+            same = nbformat.read(target, as_version=4).metadata.get("movierec", {}).get("key") == key
         except (OSError, ValueError):
-            pass
+            same = False
+        if same and _assets_present(target, root):
+            return False
     temporary = target.with_name(f".{target.stem}.tmp.ipynb")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary.touch()
     except OSError as error:
-        raise BookError(f"cannot write the executed notebooks to {target.parent} ({error.strerror or error}): "
-                        f"make the folder writable") from error
+        raise BookError(
+            f"cannot write the executed notebooks to {target.parent} ({error.strerror or error}): "
+            f"make the folder writable"
+        ) from error
     try:
         papermill.execute_notebook(
-            str(source), str(temporary), parameters=parameters, kernel_name="python3",
-            cwd=str(root), progress_bar=False, log_output=False, extra_arguments=KERNEL_QUIET,
+            str(source),
+            str(temporary),
+            parameters=parameters,
+            kernel_name="python3",
+            cwd=str(root),
+            progress_bar=False,
+            log_output=False,
+            extra_arguments=KERNEL_QUIET,
         )
     except papermill.PapermillExecutionError as error:
         temporary.unlink(missing_ok=True)
@@ -187,54 +254,117 @@ def vendor_mathjax(root: Path) -> None:
     shutil.copytree(source / fonts, target / fonts, dirs_exist_ok=True)
 
 
-def build_html(root: Path) -> Path:
-    """``jupyter-book build -W -n --keep-going``; any warning fails with its lines."""
-    vendor_mathjax(root)
-    done = subprocess.run(
-        [*jupyter_book_command(), "build", str(root), "-W", "-n", "--keep-going"],
-        cwd=root, capture_output=True, text=True,
+def edition_config(root: Path, edition: str, profile: str) -> Path:
+    """``_config.yml`` for one edition, written under ``_build/config``: the page footer says
+    which profile built the book, with which movierec and when; the student edition leaves
+    the solutions out (sphinx-exercise's ``hide_solutions``)."""
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    today = datetime.date.today().isoformat()
+    label = "student edition" if edition == "student" else "instructor edition, with solutions"
+    footer = (
+        f'<p class="movierec-provenance">Built with profile <code>{Path(str(profile)).stem}</code>, '
+        f"movierec {__version__}, on {today} ({label}).</p>"
     )
+    sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx_config.setdefault("html_theme_options", {})["extra_footer"] = footer
+    sphinx_config["hide_solutions"] = edition == "student"
+    target = root / BUILD_DIR / "config" / f"{edition}.yml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return target
+
+
+def html_dir(root: Path, edition: str = "instructor") -> Path:
+    """Where an edition's HTML ends up: ``_build/html`` or ``_build/student/html``."""
+    return root / BUILD_DIR / "html" if edition == "instructor" else root / BUILD_DIR / "student" / "html"
+
+
+def build_html(root: Path, edition: str = "instructor", profile: str = "default") -> Path:
+    """``jupyter-book build -W -n --keep-going`` of one edition; any warning fails with its lines."""
+    if edition not in EDITIONS:
+        raise ParameterError(f"edition={edition!r} is not allowed: use one of {', '.join(EDITIONS)}")
+    vendor_mathjax(root)
+    output = root if edition == "instructor" else root / BUILD_DIR / edition
+    command = [*jupyter_book_command(), "build", str(root), "-W", "-n", "--keep-going"]
+    command += ["--config", str(edition_config(root, edition, profile)), "--path-output", str(output)]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True)
     if done.returncode != 0:
-        lines = [line for line in (done.stdout + done.stderr).splitlines() if "WARNING" in line or "ERROR" in line]
-        raise BookError("jupyter-book build failed:\n" + "\n".join(lines[:30] or (done.stdout + done.stderr).splitlines()[-30:]))
-    return root / "_build" / "html"
+        text = done.stdout + done.stderr
+        lines = [line for line in text.splitlines() if "WARNING" in line or "ERROR" in line]
+        raise BookError("jupyter-book build failed:\n" + "\n".join(lines[:30] or text.splitlines()[-30:]))
+    built = output / BUILD_DIR / "html"
+    target = html_dir(root, edition)
+    if built != target:
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(built, target)
+    return target
 
 
 def book_configs(params: dict[str, Any]) -> list[TrainConfig]:
-    """Every training run the notebooks read: the model page's, the study's and the seed's.
+    """Every training run the chapters read on all the likes: the model page's, the study's and
+    the course notebook's. Built before any data is read, so a bad value fails at once."""
+    model = TrainConfig(
+        optimizer=params["model_optimizer"],
+        lr=params["model_lr"],
+        epochs=params["epochs"],
+        dim=params["dim"],
+        init_std=params["init_std"],
+        seed=params["seed"],
+        dataset=params["dataset"],
+    )
+    course_runs = [course_adam_config(params["course_epochs"])] if params["course_epochs"] > 0 else []
+    if params["course_sweep"]:
+        course_runs += course_sweep_configs(COURSE_SWEEP_EPOCHS)
+    return [model, *study_configs(params), *course_runs]
 
-    Built before any data is read, so a bad value fails at once, naming the parameter.
-    """
-    model = TrainConfig(optimizer=params["model_optimizer"], lr=params["model_lr"], epochs=params["epochs"],
-                        dim=params["dim"], init_std=params["init_std"], seed=params["seed"], dataset=params["dataset"])
-    seed_runs = [seed_adam_config(params["seed_epochs"])]
-    if params["seed_sweep"]:
-        seed_runs += seed_sweep_configs(SEED_SWEEP_EPOCHS)
-    return [model, *study_configs(params), *seed_runs]
 
-
-def prepare_runs(params: dict[str, Any], configs: list[TrainConfig]) -> None:
+def prepare_runs(params: dict[str, Any], configs: list[TrainConfig], say: Say) -> None:
     """Run (or reuse) ``configs`` on the profile's data, with progress bars in a terminal."""
     ws = Workspace.open(params["data_path"], params["dataset"], params["runs_dir"])
     for config in configs:
         config.resolved_dim(ws.likes.n_movies)
+    missing = [config for config in configs if ws.store.find(config, ws.data.checksum) is None]
+    say(
+        f"training {len(missing)} of the {len(configs)} runs on all the likes "
+        f"({len(configs) - len(missing)} stored)"
+    )
     ws.sweep(configs)
 
 
-def build_book(profile: str = "default", root: str | os.PathLike | None = None) -> Path:
+def build_book(
+    profile: str = "default",
+    root: str | os.PathLike | None = None,
+    edition: str = "instructor",
+    say: Say | None = None,
+) -> Path:
     """Validate, run, execute and build; return the HTML folder. Book page: "Re-run it yourself"."""
+    say = say or say_line
+    start = time.perf_counter()
     root = Path(root or Path.cwd()).resolve()
     if not (root / "_config.yml").exists() or not (root / "_toc.yml").exists():
         raise BookError(f"{root} has no _config.yml/_toc.yml: run `movierec book` from the repository root")
+    if edition not in EDITIONS:
+        raise ParameterError(f"edition={edition!r} is not allowed: use one of {', '.join(EDITIONS)}")
     chosen = load_profile(profile, root)
     params = {**defaults(), **chosen}
     declared = check_notebooks(root)
     unused = sorted(set(chosen) - set().union(*declared.values()))
     if unused:
         raise ParameterError(f"profile {profile!r} sets {', '.join(unused)}, which no notebook declares")
-    prepare_runs(params, book_configs(params))
+    say(f"profile {profile_path(profile, root).stem}: {len(declared)} chapters, parameters checked")
+    prepare_runs(params, book_configs(params), say)
     fingerprint = package_fingerprint()
-    for path in notebook_paths(root):
+    paths = notebook_paths(root)
+    for number, path in enumerate(paths, start=1):
         used = {name: params[name] for name in sorted(declared[path.stem])}
-        execute_notebook(path, root / EXECUTED_DIR / path.name, used, fingerprint, root)
-    return build_html(root)
+        begun = time.perf_counter()
+        ran = execute_notebook(path, root / EXECUTED_DIR / path.name, used, fingerprint, root)
+        state = f"executed in {time.perf_counter() - begun:.0f} s" if ran else "unchanged, reused"
+        say(f"notebook {number} of {len(paths)}: {path.stem} ({state})")
+    generated = root / GENERATED_DIR
+    generated.mkdir(parents=True, exist_ok=True)
+    (generated / "parameters.md").write_text(parameters_page_table(), encoding="utf-8")
+    say(f"building the {edition} edition's HTML with jupyter-book (-W: any warning stops it)")
+    html = build_html(root, edition, profile)
+    say(f"done in {time.perf_counter() - start:.0f} s: open {html / 'index.html'}")
+    return html

@@ -15,9 +15,11 @@ import pandas as pd
 
 from .data import DEFAULT_RELEASE
 from .errors import MovierecError, ParameterError
-from .profiles import load_profile, study_configs
+from .profiles import load_profile
 from .recommend import recommend
-from .runs import format_cost, summary_table
+from .store import RunStore
+from .study import study_configs
+from .tables import format_cost, summary_table, terminal_text
 from .train import TrainConfig, optimizer_classes
 from .workspace import Workspace
 
@@ -41,25 +43,43 @@ def _dim(text: str) -> int | str:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", default="", help="archive or unpacked folder (default: $MOVIEREC_DATA, cache, download)")
-    parser.add_argument("--dataset", default=None, help=f"MovieLens release (default: {DEFAULT_RELEASE}, or the profile's)")
+    parser.add_argument(
+        "--data", default="", help="archive or unpacked folder (default: $MOVIEREC_DATA, cache, download)"
+    )
+    parser.add_argument(
+        "--dataset", default=None, help=f"MovieLens release (default: {DEFAULT_RELEASE}, or the profile's)"
+    )
     parser.add_argument("--runs", default="", help="run store folder (default: $MOVIEREC_RUNS, else runs/)")
     parser.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda or mps")
 
 
 def _add_train_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--optimizer", default=DEFAULT_RUN.optimizer, help=f"one of {', '.join(sorted(optimizer_classes()))}")
-    parser.add_argument("--lr", type=float, default=DEFAULT_RUN.lr, help="learning rate (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=DEFAULT_RUN.epochs, help="epochs (default: %(default)s)")
-    parser.add_argument("--dim", type=_dim, default=DEFAULT_RUN.dim, help='embedding size or "full" (default: %(default)s)')
-    parser.add_argument("--init-std", type=float, default=DEFAULT_RUN.init_std, help="initial std (default: %(default)s)")
+    parser.add_argument(
+        "--optimizer", default=DEFAULT_RUN.optimizer, help=f"one of {', '.join(sorted(optimizer_classes()))}"
+    )
+    parser.add_argument(
+        "--lr", type=float, default=DEFAULT_RUN.lr, help="learning rate (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=DEFAULT_RUN.epochs, help="epochs (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--dim", type=_dim, default=DEFAULT_RUN.dim, help='embedding size or "full" (default: %(default)s)'
+    )
+    parser.add_argument(
+        "--init-std", type=float, default=DEFAULT_RUN.init_std, help="initial std (default: %(default)s)"
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_RUN.seed, help="seed (default: %(default)s)")
     parser.add_argument("--momentum", type=float, default=None, help="momentum (SGD default 0.9)")
-    parser.add_argument("--dtype", default=DEFAULT_RUN.dtype, help="float32 or float64 (default: %(default)s)")
+    parser.add_argument(
+        "--dtype", default=DEFAULT_RUN.dtype, help="float32 or float64 (default: %(default)s)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="movierec", description="Movie embeddings from co-likes: train, compare optimizers, recommend.")
+    parser = _Parser(
+        prog="movierec", description="Movie embeddings from co-likes: train, compare optimizers, recommend."
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     data = commands.add_parser("data", help="summary figures of the data: counts, likes, X")
@@ -79,11 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--top-n", type=int, default=10, help="list length (default: %(default)s)")
     _add_common(rec)
 
-    runs = commands.add_parser("runs", help="list stored runs")
+    runs = commands.add_parser("runs", help="list stored runs, newest first")
     runs.add_argument("--runs", default="", help="run store folder")
 
     book = commands.add_parser("book", help="run the study, execute the notebooks, build the HTML book")
     book.add_argument("--profile", default="default", help="profile name or .yml path (default: %(default)s)")
+    book.add_argument(
+        "--edition",
+        default="instructor",
+        choices=["instructor", "student"],
+        help="instructor (solutions in dropdowns: _build/html) or student (none: _build/student/html)",
+    )
     return parser
 
 
@@ -92,8 +118,7 @@ def _workspace(args: argparse.Namespace, dataset: str | None = None) -> Workspac
 
 
 def _show(frame: pd.DataFrame) -> None:
-    costs = {column: format_cost for column in frame.columns if "cost" in str(column)}
-    print(frame.to_string(index=False, formatters=costs, float_format=lambda value: f"{value:,.6g}", na_rep="-"))
+    print(terminal_text(frame))
 
 
 def cmd_data(args: argparse.Namespace) -> None:
@@ -105,21 +130,33 @@ def cmd_data(args: argparse.Namespace) -> None:
 
 def cmd_train(args: argparse.Namespace) -> None:
     config = TrainConfig(
-        optimizer=args.optimizer, lr=args.lr, epochs=args.epochs, dim=args.dim, init_std=args.init_std,
-        seed=args.seed, momentum=args.momentum, dtype=args.dtype, dataset=args.dataset or DEFAULT_RELEASE,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        epochs=args.epochs,
+        dim=args.dim,
+        init_std=args.init_std,
+        seed=args.seed,
+        momentum=args.momentum,
+        dtype=args.dtype,
+        dataset=args.dataset or DEFAULT_RELEASE,
     )
     ws = _workspace(args)
     config.resolved_dim(ws.likes.n_movies)
     result = ws.run(config)
-    print(f"run {result.key}: {config.label}, d={args.dim}, {result.status_text}, "
-          f"final cost {result.final_cost:,.1f}, {result.seconds:.2f} s, stored in {ws.store.path(result.key)}")
+    print(
+        f"run {result.key}: {config.label}, d={args.dim}, {result.status_text}, "
+        f"final cost {format_cost(result.final_cost)}, {result.seconds:.2f} s, "
+        f"stored in {ws.store.path(result.key)}"
+    )
 
 
 def cmd_sweep(args: argparse.Namespace) -> None:
     params = load_profile(args.profile)
     dataset = args.dataset or params.get("dataset", DEFAULT_RELEASE)
     if params.get("dataset", dataset) != dataset:
-        raise ParameterError(f"--dataset {dataset} contradicts the profile's dataset {params['dataset']}: drop one")
+        raise ParameterError(
+            f"--dataset {dataset} contradicts the profile's dataset {params['dataset']}: drop one"
+        )
     configs = study_configs({**params, "dataset": dataset})
     ws = _workspace(args, dataset)
     for config in configs:
@@ -137,8 +174,6 @@ def cmd_recommend(args: argparse.Namespace) -> None:
 
 
 def cmd_runs(args: argparse.Namespace) -> None:
-    from .runs import RunStore
-
     table = RunStore(args.runs or None).table()
     if table.empty:
         print("no stored runs")
@@ -149,11 +184,17 @@ def cmd_runs(args: argparse.Namespace) -> None:
 def cmd_book(args: argparse.Namespace) -> None:
     from .book import build_book
 
-    build_book(args.profile)
+    build_book(args.profile, edition=args.edition)
 
 
-COMMANDS = {"data": cmd_data, "train": cmd_train, "sweep": cmd_sweep, "recommend": cmd_recommend,
-            "runs": cmd_runs, "book": cmd_book}
+COMMANDS = {
+    "data": cmd_data,
+    "train": cmd_train,
+    "sweep": cmd_sweep,
+    "recommend": cmd_recommend,
+    "runs": cmd_runs,
+    "book": cmd_book,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import warnings
 
-import pandas as pd
-
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import torch
 
 from .data import Likes, as_csr
+from .kernels import gram_matrix
 
 GRAM_BLOCK_ENTRIES = 1 << 23
 
@@ -55,7 +55,9 @@ def to_torch_csr(matrix: sp.spmatrix, device: torch.device, dtype: torch.dtype) 
     Indices are int32 when they fit: half the index traffic of the memory-bound products.
     """
     csr = sp.csr_matrix(matrix)
-    index = np.int32 if csr.nnz < np.iinfo(np.int32).max and max(csr.shape) < np.iinfo(np.int32).max else np.int64
+    index = (
+        np.int32 if csr.nnz < np.iinfo(np.int32).max and max(csr.shape) < np.iinfo(np.int32).max else np.int64
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return torch.sparse_csr_tensor(
@@ -76,10 +78,18 @@ class CoLikeCost:
     """c(V) and its exact gradient for one likes matrix, on one device and dtype.
 
     Build once per data set; :meth:`value_and_grad` then costs O(n d^2 + nnz(L) d).
-    Book page: "The model".
+    The user side of the cost (||V L^T||^2 and (V L^T) L, sums over users) goes through
+    :meth:`user_norm2` and :meth:`user_gradient`, so that a subclass can hold only some users
+    and add the other processes' shares (:mod:`movierec.distributed`); ``like_counts`` and
+    ``x_norm2`` are always those of all users. Book page: "The model".
     """
 
-    def __init__(self, likes: Likes | sp.spmatrix, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32):
+    def __init__(
+        self,
+        likes: Likes | sp.spmatrix,
+        device: torch.device | str = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ):
         matrix = as_csr(likes)
         self.device = torch.device(device)
         self.dtype = dtype
@@ -95,19 +105,29 @@ class CoLikeCost:
         if V.ndim != 2 or V.shape[1] != self.n_movies:
             raise ValueError(f"V must be d x {self.n_movies} (one column per movie), got {tuple(V.shape)}")
 
-    def _forward(self, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def user_norm2(self, user_side: torch.Tensor) -> torch.Tensor:
+        """||V L^T||^2 from ``user_side`` = L V^T (users x d), summed in the accumulation dtype."""
+        return user_side.square().sum(dtype=self.acc)
+
+    def user_gradient(self, user_side: torch.Tensor) -> torch.Tensor:
+        """(V L^T) L as movies x d rows: L^T (L V^T)."""
+        return self.likes_t @ user_side
+
+    def _forward(
+        self, V: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """c(V) and the pieces its gradient reuses: rows (n x d), V V^T, s and L V^T."""
         self._check(V)
         with torch.no_grad():
             rows = V.mT.contiguous()  # n x d movie embeddings as rows: one layout, one rounding
-            gram = rows.mT @ rows  # V V^T, d x d
+            gram = gram_matrix(rows)  # V V^T, d x d
             norms = torch.linalg.vector_norm(rows, dim=1).square_()  # s_i = ||v_i||^2
             user_side = self.likes @ rows  # L V^T, users x d
             acc = self.acc
             cost = (
                 gram.square().sum(dtype=acc)
                 - norms.square().sum(dtype=acc)
-                - 2 * (user_side.square().sum(dtype=acc) - torch.dot(self.like_counts.to(acc), norms.to(acc)))
+                - 2 * (self.user_norm2(user_side) - torch.dot(self.like_counts.to(acc), norms.to(acc)))
                 + self.x_norm2
             )
         return cost, rows, gram, norms, user_side
@@ -117,7 +137,7 @@ class CoLikeCost:
         cost, rows, gram, norms, user_side = self._forward(V)
         with torch.no_grad():
             grad_rows = torch.addmm((self.like_counts - norms).unsqueeze(1) * rows, rows, gram)
-            grad_rows.sub_(self.likes_t @ user_side).mul_(4)
+            grad_rows.sub_(self.user_gradient(user_side)).mul_(4)
         return cost, grad_rows.mT
 
     def value(self, V: torch.Tensor) -> float:
@@ -140,7 +160,9 @@ def seed_cost(V: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     return ((1 - torch.eye(n, device=X.device, dtype=X.dtype)) * (V.mT @ V - X) ** 2).sum()
 
 
-def compare_with_dense(likes: Likes | sp.spmatrix, dim: int = 16, movies: int = 2000, seed: int = 0) -> pd.DataFrame:
+def compare_with_dense(
+    likes: Likes | sp.spmatrix, dim: int = 16, movies: int = 2000, seed: int = 0
+) -> pd.DataFrame:
     """Factored vs masked formula in float64 on the ``movies`` most-liked movies: the check
     the book shows that the factored cost is exact. Book page: "The model"."""
     matrix = as_csr(likes)
@@ -150,7 +172,9 @@ def compare_with_dense(likes: Likes | sp.spmatrix, dim: int = 16, movies: int = 
     counts_int = sub.astype(np.int64)
     X = torch.tensor((counts_int.T @ counts_int).toarray(), dtype=torch.float64)
     X.fill_diagonal_(0)
-    V = torch.randn(dim, len(kept), dtype=torch.float64, generator=torch.Generator().manual_seed(seed), requires_grad=True)
+    V = torch.randn(
+        dim, len(kept), dtype=torch.float64, generator=torch.Generator().manual_seed(seed), requires_grad=True
+    )
     reference = dense_cost(V, X)
     reference.backward()
     value, grad = CoLikeCost(sub, dtype=torch.float64).value_and_grad(V.detach())

@@ -3,13 +3,14 @@
 The split hides some of each user's likes; every model (the co-like matrix X, the learned
 embeddings and the baselines) is built from the train likes only, each user's train likes
 are the input titles, and the hidden ones are what a good recommender should rank high.
-Book page: "Evaluation and tuning" (notebooks/06_evaluation.ipynb).
+Book page: "Does it recommend well?" (notebooks/06_evaluation.ipynb).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +22,10 @@ from threadpoolctl import threadpool_limits
 from .data import Likes
 from .errors import ParameterError
 from .recommend import unit_columns
-from .runs import RunStore, sweep
-from .train import TrainConfig, TrainResult, config_grid
+from .store import RunStore
+from .study import config_grid, sweep
+from .tables import format_lr
+from .train import TrainConfig, TrainResult
 
 MIN_LIKES = 5
 FIT_CHUNK = 65_536
@@ -50,8 +53,17 @@ class Split:
     @property
     def train_likes(self) -> Likes:
         """The train part as a :class:`Likes` (for training and the run store)."""
-        return Likes(matrix=self.train, user_ids=self.likes.user_ids, movie_ids=self.likes.movie_ids,
-                     threshold=self.likes.threshold)
+        return Likes(
+            matrix=self.train,
+            user_ids=self.likes.user_ids,
+            movie_ids=self.likes.movie_ids,
+            threshold=self.likes.threshold,
+        )
+
+    @property
+    def label(self) -> str:
+        """What runs on this split trained on, in words (for ``movierec runs``)."""
+        return f"train split (seed {self.seed})"
 
     def held_out(self, part: str) -> sp.csr_matrix:
         """The likes a ranking is scored against: ``validation`` or ``test``."""
@@ -67,7 +79,10 @@ class Split:
         """Likes and users with at least one like in each part."""
         parts = {"train": self.train, "validation": self.validation, "test": self.test}
         return pd.DataFrame(
-            [{"part": name, "likes": int(m.nnz), "users": int((np.diff(m.indptr) > 0).sum())} for name, m in parts.items()]
+            [
+                {"part": name, "likes": int(m.nnz), "users": int((np.diff(m.indptr) > 0).sum())}
+                for name, m in parts.items()
+            ]
         )
 
 
@@ -83,7 +98,7 @@ def split_likes(
     Rule: a user with at least ``min_likes`` likes (n of them) gives
     ``max(1, round(held_out * n))`` likes to validation and as many to test, the rest to
     train (80/10/10 by default); a user with fewer likes stays in train only. The parts are
-    disjoint and their sum is L. Book page: "Evaluation and tuning".
+    disjoint and their sum is L. Book page: "Does it recommend well?".
     """
     if not 0 < held_out < 0.5:
         raise ParameterError(f"held_out={held_out!r} is not allowed: held_out must be in (0, 0.5)")
@@ -97,7 +112,9 @@ def split_likes(
     order = np.lexsort((keys, rows))
     rank = np.empty(matrix.nnz, dtype=np.int64)
     rank[order] = np.arange(matrix.nnz) - matrix.indptr[rows[order]]
-    per_part = np.where(counts >= min_likes, np.maximum(1, np.rint(held_out * counts)), 0).astype(np.int64)[rows]
+    per_part = np.where(counts >= min_likes, np.maximum(1, np.rint(held_out * counts)), 0).astype(np.int64)[
+        rows
+    ]
     parts = np.where(rank < per_part, 2, np.where(rank < 2 * per_part, 1, 0))
 
     def part(which: int) -> sp.csr_matrix:
@@ -105,15 +122,21 @@ def split_likes(
         return sp.csr_matrix((matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape)
 
     tag = f"{data_checksum}:split:{seed}:{held_out}:{min_likes}:{likes.threshold}"
-    return Split(train=part(0), validation=part(1), test=part(2), likes=likes, seed=int(seed),
-                 checksum=hashlib.sha256(tag.encode()).hexdigest())
+    return Split(
+        train=part(0),
+        validation=part(1),
+        test=part(2),
+        likes=likes,
+        seed=int(seed),
+        checksum=hashlib.sha256(tag.encode()).hexdigest(),
+    )
 
 
 def top_k(scores: np.ndarray, k: int, exclude: sp.spmatrix | None = None) -> np.ndarray:
     """The k highest-scoring movies per user (users x k), best first, ``exclude`` never.
 
     Ties go to the lower movie index. A slot with no allowed movie left holds -1.
-    Book page: "Evaluation and tuning".
+    Book page: "Does it recommend well?".
     """
     scores = np.array(scores, dtype=np.float64)
     users, items = scores.shape
@@ -135,36 +158,56 @@ def top_k(scores: np.ndarray, k: int, exclude: sp.spmatrix | None = None) -> np.
     return ranked
 
 
-def ranking_metrics(ranked: np.ndarray, held_out: sp.spmatrix, n_items: int | None = None) -> dict[str, float]:
+def _hits(ranked: np.ndarray, held_out: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(active users, their held-out counts, hits matrix active x k) of a ranking."""
+    counts = np.diff(held_out.indptr)
+    active = np.flatnonzero(counts > 0)
+    ranked = ranked[active]
+    k = ranked.shape[1]
+    valid = ranked >= 0
+    rows = np.repeat(np.arange(len(active)), k)
+    hits = np.zeros(ranked.shape, dtype=bool)
+    truth = held_out[active]
+    hits.ravel()[valid.ravel()] = (
+        np.asarray(truth[rows[valid.ravel()], ranked.ravel()[valid.ravel()]]).ravel() > 0
+    )
+    return active, counts[active], hits
+
+
+def user_ndcg(ranked: np.ndarray, held_out: sp.spmatrix) -> np.ndarray:
+    """NDCG@k of each user with held-out likes (in user order): the values the paired bootstrap
+    resamples. Book page: "Does it recommend well?"."""
+    _, counts, hits = _hits(ranked, sp.csr_matrix(held_out))
+    k = ranked.shape[1]
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.cumsum(discount)[np.minimum(counts, k) - 1]
+    return (hits * discount).sum(axis=1) / ideal
+
+
+def ranking_metrics(
+    ranked: np.ndarray, held_out: sp.spmatrix, n_items: int | None = None
+) -> dict[str, float]:
     """HR, Recall, Precision and NDCG at k = ranked.shape[1], and catalogue coverage.
 
     Means over users with at least one held-out like: HR = 1 if any hit; Recall = hits /
     min(k, held-out count); Precision = hits / k; NDCG = DCG / ideal DCG with binary gains
     and discount 1/log2(rank + 1). Coverage = distinct movies recommended to those users /
-    ``n_items`` (all movies by default). Book page: "Evaluation and tuning".
+    ``n_items`` (all movies by default). Book page: "Does it recommend well?".
     """
     held_out = sp.csr_matrix(held_out)
-    users, k = ranked.shape
     n_items = held_out.shape[1] if n_items is None else n_items
-    counts = np.diff(held_out.indptr)
-    active = np.flatnonzero(counts > 0)
+    active, counts, hits = _hits(ranked, held_out)
     if len(active) == 0:
         return {name: float("nan") for name in METRICS}
-    ranked = ranked[active]
-    truth = held_out[active]
-    valid = ranked >= 0
-    rows = np.repeat(np.arange(len(active)), k)
-    hits = np.zeros(ranked.shape, dtype=bool)
-    hits.ravel()[valid.ravel()] = np.asarray(truth[rows[valid.ravel()], ranked.ravel()[valid.ravel()]]).ravel() > 0
+    k = ranked.shape[1]
     n_hits = hits.sum(axis=1)
-    discount = 1.0 / np.log2(np.arange(2, k + 2))
-    ideal = np.cumsum(discount)[np.minimum(counts[active], k) - 1]
+    listed = ranked[active]
     return {
         "HR": float((n_hits > 0).mean()),
-        "Recall": float((n_hits / np.minimum(counts[active], k)).mean()),
+        "Recall": float((n_hits / np.minimum(counts, k)).mean()),
         "Precision": float((n_hits / k).mean()),
-        "NDCG": float(((hits * discount).sum(axis=1) / ideal).mean()),
-        "Coverage": float(len(np.unique(ranked[valid])) / n_items),
+        "NDCG": float(user_ndcg(ranked, held_out).mean()),
+        "Coverage": float(len(np.unique(listed[listed >= 0])) / n_items),
     }
 
 
@@ -180,7 +223,7 @@ def cosine_scores(vectors: np.ndarray | sp.spmatrix, inputs: sp.spmatrix) -> np.
 
     ``vectors`` holds one column per movie (d x n, dense or sparse); ``inputs`` is users x n
     0/1. Computed as mean(unit inputs)^T unit, in batches of users. Book page:
-    "Evaluation and tuning".
+    "Does it recommend well?".
     """
     unit = unit_columns(vectors)
     weights = mean_rows(inputs)
@@ -194,19 +237,23 @@ def cosine_scores(vectors: np.ndarray | sp.spmatrix, inputs: sp.spmatrix) -> np.
     return out
 
 
-def evaluate_scores(scores: np.ndarray, split: Split, part: str = "validation", k: int = 10) -> dict[str, float]:
+def evaluate_scores(
+    scores: np.ndarray, split: Split, part: str = "validation", k: int = 10
+) -> dict[str, float]:
     """Metrics at ``k`` of users x movies ``scores`` on one held-out part of ``split``.
 
-    Book page: "Evaluation and tuning".
+    Book page: "Does it recommend well?".
     """
     ranked = top_k(scores, k, exclude=split.known(part))
     return ranking_metrics(ranked, split.held_out(part), split.train.shape[1])
 
 
-def evaluate_embeddings(embeddings: np.ndarray, split: Split, part: str = "validation", k: int = 10) -> dict[str, float]:
+def evaluate_embeddings(
+    embeddings: np.ndarray, split: Split, part: str = "validation", k: int = 10
+) -> dict[str, float]:
     """Metrics of the seed's recommendation rule with these d x n embeddings (NaN if not finite).
 
-    Book page: "Evaluation and tuning".
+    Book page: "Does it recommend well?".
     """
     if not np.isfinite(embeddings).all():
         return {name: float("nan") for name in METRICS}
@@ -215,28 +262,27 @@ def evaluate_embeddings(embeddings: np.ndarray, split: Split, part: str = "valid
 
 def tuning_configs(
     dims: Sequence[int],
-    adam_lrs: Sequence[float],
-    sgd_lrs: Sequence[float],
+    lrs: Mapping[str, Sequence[float]],
     epochs: int,
     init_std: float,
     seed: int,
     dataset: str,
 ) -> list[TrainConfig]:
-    """The tuning grid: every embedding size with every Adam and SGD (momentum 0.9) rate.
+    """The tuning grid: every embedding size with every optimizer's learning rates (``eval_lrs``).
 
-    Book page: "Evaluation and tuning".
+    Book page: "Does it recommend well?".
     """
-    return config_grid({"adam": adam_lrs, "sgd": sgd_lrs}, dims, epochs=epochs, init_std=init_std, seed=seed,
-                       dataset=dataset)
+    return config_grid(lrs, dims, epochs=epochs, init_std=init_std, seed=seed, dataset=dataset)
 
 
-def tune_embeddings(store: RunStore, split: Split, configs: Sequence[TrainConfig], device: str = "auto",
-                    k: int = 10) -> tuple[list[TrainResult], pd.DataFrame]:
+def tune_embeddings(
+    store: RunStore, split: Split, configs: Sequence[TrainConfig], device: str = "auto", k: int = 10
+) -> tuple[list[TrainResult], pd.DataFrame]:
     """Train (or reuse from ``store``) every config on the train likes; the runs and their table.
 
-    Book page: "Evaluation and tuning".
+    Book page: "Does it recommend well?".
     """
-    results = sweep(configs, split.train_likes, split.checksum, store, device)
+    results = sweep(configs, split.train_likes, split.checksum, store, device, split.label)
     return results, tuning_table(results, split, k)
 
 
@@ -244,7 +290,7 @@ def tuning_table(results: Sequence[TrainResult], split: Split, k: int = 10) -> p
     """One row per run trained on ``split.train``: settings, final cost, status, validation metrics
     (NaN for a diverged run: it is never chosen).
 
-    Book page: "Evaluation and tuning".
+    Book page: "Does it recommend well?".
     """
     rows = []
     for result in results:
@@ -252,18 +298,23 @@ def tuning_table(results: Sequence[TrainResult], split: Split, k: int = 10) -> p
             metrics = evaluate_embeddings(result.embeddings, split, "validation", k)
         else:
             metrics = {name: float("nan") for name in METRICS}
-        rows.append({
-            "optimizer": result.config.optimizer, "dim": result.config.dim, "lr": result.config.lr,
-            "final cost": result.final_cost, "status": result.status_text,
-            **{f"val {name}@{k}": value for name, value in metrics.items()},
-        })
+        rows.append(
+            {
+                "optimizer": result.config.optimizer,
+                "dim": result.config.dim,
+                "lr": result.config.lr,
+                "final cost": result.final_cost,
+                "status": result.status_text,
+                **{f"val {name}@{k}": value for name, value in metrics.items()},
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def chosen_runs(results: Sequence[TrainResult], table: pd.DataFrame, k: int = 10) -> dict[str, TrainResult]:
     """Per optimizer, the run with the best validation NDCG@k (finished runs only).
 
-    Book page: "Evaluation and tuning".
+    Book page: "Does it recommend well?".
     """
     column = f"val NDCG@{k}"
     chosen = {}
@@ -272,40 +323,113 @@ def chosen_runs(results: Sequence[TrainResult], table: pd.DataFrame, k: int = 10
     return chosen
 
 
-def method_row(method: str, setting: str, val: dict[str, float], test: dict[str, float], k: int) -> dict[str, Any]:
-    """One line of the comparison table: validation NDCG and every test metric at ``k``.
+@dataclass(frozen=True)
+class Scored:
+    """One method at its chosen setting: validation and test metrics, and each test user's
+    NDCG (for the paired bootstrap). Book page: "Does it recommend well?"."""
 
-    Book page: "Evaluation and tuning".
+    method: str
+    setting: str
+    validation: dict[str, float]
+    test: dict[str, float]
+    test_ndcg: np.ndarray
+
+    def row(self, k: int) -> dict[str, Any]:
+        """The method's line in :func:`methods_table`."""
+        return {
+            "method": self.method,
+            "setting": self.setting,
+            f"val NDCG@{k}": self.validation["NDCG"],
+            **{f"test {name}@{k}": value for name, value in self.test.items()},
+        }
+
+
+def score_method(method: str, setting: str, scores: np.ndarray, split: Split, k: int = 10) -> Scored:
+    """Rank with users x movies ``scores`` and score the lists on validation and test."""
+    ranked_test = top_k(scores, k, exclude=split.known("test"))
+    return Scored(
+        method=method,
+        setting=setting,
+        validation=evaluate_scores(scores, split, "validation", k),
+        test=ranking_metrics(ranked_test, split.test, split.train.shape[1]),
+        test_ndcg=user_ndcg(ranked_test, split.test),
+    )
+
+
+def embedding_methods(chosen: dict[str, TrainResult], split: Split, k: int = 10) -> list[Scored]:
+    """The tuned embeddings as methods: each optimizer's chosen run, scored by the seed's rule.
+
+    Book page: "Does it recommend well?".
     """
-    return {"method": method, "setting": setting, f"val NDCG@{k}": val["NDCG"],
-            **{f"test {name}@{k}": value for name, value in test.items()}}
+    return [
+        score_method(
+            f"embeddings ({optimizer})",
+            f"d={result.config.dim}, lr={format_lr(result.config.lr)}",
+            cosine_scores(result.embeddings, split.train),
+            split,
+            k,
+        )
+        for optimizer, result in chosen.items()
+    ]
 
 
-def embedding_rows(chosen: dict[str, TrainResult], split: Split, k: int = 10) -> list[dict[str, Any]]:
-    """Comparison rows for the tuned embeddings: validation and test metrics of each choice.
+def methods_table(methods: Sequence[Scored], k: int = 10) -> pd.DataFrame:
+    """Every method's validation NDCG@k and test metrics, best test NDCG first.
 
-    Book page: "Evaluation and tuning".
+    Book page: "Does it recommend well?".
     """
+    table = pd.DataFrame([method.row(k) for method in methods])
+    return table.sort_values(f"test NDCG@{k}", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def paired_bootstrap(methods: Sequence[Scored], samples: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Each method's test NDCG minus the best method's, with a paired bootstrap 95% interval.
+
+    Users are resampled with replacement ``samples`` times; the same resample is applied to
+    both methods, so the interval reflects how much the gap depends on which users happened
+    to be in the test set. The best method's own row is 0 with no interval.
+    Book page: "Does it recommend well?".
+    """
+    if samples < 100:
+        raise ParameterError(f"samples={samples!r} is not allowed: use at least 100 bootstrap resamples")
+    best = max(methods, key=lambda method: method.test_ndcg.mean())
+    users = len(best.test_ndcg)
+    draws = np.random.default_rng(seed).integers(0, users, size=(samples, users))
     rows = []
-    for optimizer, result in chosen.items():
-        val = evaluate_embeddings(result.embeddings, split, "validation", k)
-        test = evaluate_embeddings(result.embeddings, split, "test", k)
-        setting = f"d={result.config.dim}, lr={result.config.lr:g}"
-        rows.append(method_row(f"embeddings ({optimizer})", setting, val, test, k))
-    return rows
+    for method in methods:
+        gap = method.test_ndcg - best.test_ndcg
+        means = gap[draws].mean(axis=1)
+        low, high = np.percentile(means, [2.5, 97.5]) if method is not best else (math.nan, math.nan)
+        rows.append(
+            {
+                "method": method.method,
+                "test NDCG": float(method.test_ndcg.mean()),
+                "minus best": float(gap.mean()),
+                "95% low": float(low),
+                "95% high": float(high),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("test NDCG", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def fit_check(embeddings: np.ndarray, colikes: sp.spmatrix, zeros: int = 100_000, seed: int = 0) -> dict[str, float]:
+def fit_check(
+    embeddings: np.ndarray, colikes: sp.spmatrix, zeros: int = 100_000, seed: int = 0
+) -> dict[str, float]:
     """Pearson r between v_i^T v_j and X_ij over X's non-zeros, and over a seeded sample of its zeros.
 
     Each pair i < j once. The second number shows whether pairs nobody co-likes are
-    pushed to 0 (r near 0 there is good: their X is constant). Book page: "Evaluation and tuning".
+    pushed to 0 (r near 0 there is good: their X is constant). Book page: "Does it recommend well?".
     """
     X = sp.triu(sp.coo_matrix(colikes), k=1).tocoo()
     V = np.asarray(embeddings, dtype=np.float64)
     rows, cols, values = X.row, X.col, X.data.astype(np.float64)
-    fitted = np.concatenate([np.einsum("di,di->i", V[:, rows[s : s + FIT_CHUNK]], V[:, cols[s : s + FIT_CHUNK]])
-                             for s in range(0, len(rows), FIT_CHUNK)] or [np.zeros(0)])
+    fitted = np.concatenate(
+        [
+            np.einsum("di,di->i", V[:, rows[s : s + FIT_CHUNK]], V[:, cols[s : s + FIT_CHUNK]])
+            for s in range(0, len(rows), FIT_CHUNK)
+        ]
+        or [np.zeros(0)]
+    )
     n = X.shape[0]
     rng = np.random.default_rng(seed)
     pairs = rng.integers(0, n, size=(3 * zeros, 2))
@@ -317,24 +441,20 @@ def fit_check(embeddings: np.ndarray, colikes: sp.spmatrix, zeros: int = 100_000
         "r (non-zeros)": float(np.corrcoef(fitted, values)[0, 1]),
         "non-zero pairs": int(len(values)),
         "mean v_i.v_j (zeros)": float(zero_fit.mean()),
-        "r (non-zeros + zeros)": float(np.corrcoef(np.r_[fitted, zero_fit], np.r_[values, np.zeros(len(zero_fit))])[0, 1]),
+        "r (non-zeros + zeros)": float(
+            np.corrcoef(np.r_[fitted, zero_fit], np.r_[values, np.zeros(len(zero_fit))])[0, 1]
+        ),
         "zeros sampled": int(len(zero_fit)),
     }
 
 
-def fit_table(embeddings: dict[str, np.ndarray], colikes: sp.spmatrix, zeros: int = 100_000, seed: int = 0) -> pd.DataFrame:
+def fit_table(
+    embeddings: dict[str, np.ndarray], colikes: sp.spmatrix, zeros: int = 100_000, seed: int = 0
+) -> pd.DataFrame:
     """:func:`fit_check` for several named d x n embeddings, one row each.
 
-    Book page: "Evaluation and tuning".
+    Book page: "Does it recommend well?".
     """
-    return pd.DataFrame([{"embeddings": name, **fit_check(V, colikes, zeros, seed)} for name, V in embeddings.items()])
-
-
-def comparison_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """The methods' rows (:func:`method_row`) as a table, best test NDCG first.
-
-    Book page: "Evaluation and tuning".
-    """
-    table = pd.DataFrame(list(rows))
-    column = next(c for c in table.columns if c.startswith("test NDCG"))
-    return table.sort_values(column, ascending=False, kind="stable").reset_index(drop=True)
+    return pd.DataFrame(
+        [{"embeddings": name, **fit_check(V, colikes, zeros, seed)} for name, V in embeddings.items()]
+    )

@@ -3,8 +3,8 @@
 Eigen-alternation: c(V) = ||V^T V - (X + diag(s))||^2 - (diagonal terms) where s_i =
 ||v_i||^2 is free, so with s fixed the best V is the top-d eigenpairs of X + diag(s)
 (negative eigenvalues clipped to 0, Eckart-Young); then s is reset to diag(V^T V). Each
-step cannot raise c, so the cost falls to a fixed point. Book page: "Evaluation and tuning"
-(notebooks/06_evaluation.ipynb).
+step cannot raise c, so the cost falls to a fixed point. Book page: "How good can the fit get?"
+(notebooks/07_fit_limits.ipynb).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from threadpoolctl import threadpool_limits
 from .cost import CoLikeCost
 from .data import Likes, as_csr
 from .errors import ParameterError
-from .train import SGD_MOMENTUM, TrainConfig, TrainResult, config_grid, initial_embeddings, train
+from .study import config_grid
+from .train import SGD_MOMENTUM, TrainConfig, TrainResult, initial_embeddings, train
 
 TOLERANCE = 1e-5
 MAX_ITERATIONS = 50
@@ -74,16 +75,21 @@ def best_cost(
 
     X + diag(s) = L^T L + diag(s - D) is applied through L; movies no one co-likes keep
     v_i = 0. ``eigsh`` is warm-started from the previous solution. The cost is evaluated
-    exactly with :class:`~movierec.cost.CoLikeCost` (float64). Book page: "Evaluation and tuning".
+    exactly with :class:`~movierec.cost.CoLikeCost` (float64). Book page: "How good can the fit get?".
     """
     matrix = as_csr(likes, np.float64)
     n = matrix.shape[1]
     cost = cost or CoLikeCost(matrix, "cpu", torch.float64)
-    colikes_per_movie = np.asarray(matrix.T @ (matrix @ np.ones(n)), dtype=np.float64) - np.asarray(matrix.sum(axis=0)).ravel()
+    colikes_per_movie = (
+        np.asarray(matrix.T @ (matrix @ np.ones(n)), dtype=np.float64)
+        - np.asarray(matrix.sum(axis=0)).ravel()
+    )
     active = np.flatnonzero(colikes_per_movie > 0)
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or not 1 <= dim < len(active):
-        raise ParameterError(f"dim={dim!r} is not allowed: dim must be an integer in [1, {len(active) - 1}] "
-                             f"(fewer than the {len(active):,} co-liked movies)")
+        raise ParameterError(
+            f"dim={dim!r} is not allowed: dim must be an integer in [1, {len(active) - 1}] "
+            f"(fewer than the {len(active):,} co-liked movies)"
+        )
     sub = matrix[:, active].tocsr()
     counts = np.asarray(sub.sum(axis=0)).ravel()
     start = time.perf_counter()
@@ -109,12 +115,17 @@ def best_cost(
         v0 = vectors @ np.sqrt(values)
         if not v0.any():
             break
-    return Optimum(cost=history[-1], x_norm2=int(cost.x_norm2), embeddings=best.astype(np.float32),
-                   history=history, seconds=time.perf_counter() - start)
+    return Optimum(
+        cost=history[-1],
+        x_norm2=int(cost.x_norm2),
+        embeddings=best.astype(np.float32),
+        history=history,
+        seconds=time.perf_counter() - start,
+    )
 
 
 def lambda_max(likes: Likes | sp.spmatrix) -> float:
-    """The largest eigenvalue of X = offdiag(L^T L). Book page: "Evaluation and tuning"."""
+    """The largest eigenvalue of X = offdiag(L^T L). Book page: "How good can the fit get?"."""
     matrix = as_csr(likes, np.float64)
     counts = np.asarray(matrix.sum(axis=0)).ravel()
     return float(eigsh(_shifted_gram(matrix, -counts), k=1, which="LA", return_eigenvectors=False)[0])
@@ -138,7 +149,7 @@ def hessian_product(likes: Likes | sp.spmatrix, embeddings: np.ndarray, directio
 
     Differentiating grad = 4 [(V V^T) V - (V L^T) L + V diag(D - s)] along E gives
     4 [(E V^T + V E^T) V + (V V^T) E - (E L^T) L + E diag(D - s) - 2 V diag(<v_i, e_i>)].
-    Book page: "Evaluation and tuning".
+    Book page: "How good can the fit get?".
     """
     V = np.asarray(embeddings, dtype=np.float64)
     return _hessian_operator(as_csr(likes, np.float64), V)(np.asarray(direction, dtype=np.float64))
@@ -146,12 +157,13 @@ def hessian_product(likes: Likes | sp.spmatrix, embeddings: np.ndarray, directio
 
 def hessian_top_eigenvalue(likes: Likes | sp.spmatrix, embeddings: np.ndarray, tol: float = 1e-4) -> float:
     """The largest eigenvalue of the Hessian of c at V (d x n), by ``eigsh`` on exact
-    Hessian-vector products. Book page: "Evaluation and tuning"."""
+    Hessian-vector products. Book page: "How good can the fit get?"."""
     V = np.asarray(embeddings, dtype=np.float64)
     apply = _hessian_operator(as_csr(likes, np.float64), V)
     size = V.size
-    operator = LinearOperator((size, size), matvec=lambda x: apply(np.asarray(x).reshape(V.shape)).ravel(),
-                              dtype=np.float64)
+    operator = LinearOperator(
+        (size, size), matvec=lambda x: apply(np.asarray(x).reshape(V.shape)).ravel(), dtype=np.float64
+    )
     v0 = np.random.default_rng(0).standard_normal(size)
     with threadpool_limits(1, "blas"):
         return float(eigsh(operator, k=1, which="LA", tol=tol, v0=v0, return_eigenvectors=False)[0])
@@ -160,7 +172,7 @@ def hessian_top_eigenvalue(likes: Likes | sp.spmatrix, embeddings: np.ndarray, t
 def heavy_ball_bound(curvature: float, momentum: float = SGD_MOMENTUM) -> float:
     """The largest stable learning rate of SGD with momentum beta on curvature h: 2(1 + beta) / h.
 
-    Heavy ball on a quadratic is stable iff 0 < lr h < 2 (1 + beta). Book page: "Evaluation and tuning".
+    Heavy ball on a quadratic is stable iff 0 < lr h < 2 (1 + beta). Book page: "How good can the fit get?".
     """
     return 2 * (1 + momentum) / curvature
 
@@ -172,7 +184,7 @@ def sgd_stability(likes: Likes | sp.spmatrix, config: TrainConfig, optimum: Opti
     top eigenvectors at rate 4 lr lambda_max, no upper bound); at the initial V; at the
     optimum (about 8 lambda_max: along v_1 = sqrt(lambda_1) q_1 the Gauss-Newton term is
     2 ||2 sqrt(lambda_1) q_1 q_1^T||^2 = 8 lambda_1). ``config`` gives the initial V; a config
-    without momentum (not SGD) is judged with SGD's 0.9. Book page: "Evaluation and tuning".
+    without momentum (not SGD) is judged with SGD's 0.9. Book page: "How good can the fit get?".
     """
     momentum = SGD_MOMENTUM if config.momentum is None else config.momentum
     matrix = as_csr(likes, np.float64)
@@ -187,55 +199,90 @@ def sgd_stability(likes: Likes | sp.spmatrix, config: TrainConfig, optimum: Opti
         (f"optimum V* (d = {optimum.embeddings.shape[0]})", "8 lambda_max(X)", 8 * top, at_optimum),
     ]
     return pd.DataFrame(
-        [{"where": where, "formula": formula, "formula value": estimate, "measured top eigenvalue": measured,
-          "largest stable lr": heavy_ball_bound(measured, momentum) if measured > 0 else math.inf}
-         for where, formula, estimate, measured in rows]
+        [
+            {
+                "where": where,
+                "formula": formula,
+                "formula value": estimate,
+                "measured top eigenvalue": measured,
+                "largest stable lr": heavy_ball_bound(measured, momentum) if measured > 0 else math.inf,
+            }
+            for where, formula, estimate, measured in rows
+        ]
     )
 
 
-def stability_configs(lrs: Sequence[float], dim: int, epochs: int, init_std: float, seed: int,
-                      dataset: str) -> list[TrainConfig]:
+def stability_configs(
+    lrs: Sequence[float], dim: int, epochs: int, init_std: float, seed: int, dataset: str
+) -> list[TrainConfig]:
     """SGD (momentum 0.9) runs on all the likes at each learning rate, largest first.
 
-    Book page: "Evaluation and tuning".
+    Book page: "How good can the fit get?".
     """
-    return config_grid({"sgd": sorted(lrs, reverse=True)}, [dim], epochs=epochs, init_std=init_std, seed=seed,
-                       dataset=dataset)
+    return config_grid(
+        {"sgd": sorted(lrs, reverse=True)},
+        [dim],
+        epochs=epochs,
+        init_std=init_std,
+        seed=seed,
+        dataset=dataset,
+    )
 
 
 def observed_stability(results: Sequence[TrainResult], bound: float, optimum_cost: float) -> pd.DataFrame:
     """SGD runs beside the predicted bound: lr, lr / bound, predicted, observed, final cost
-    against the best possible cost. Book page: "Evaluation and tuning"."""
+    against the best possible cost. Book page: "How good can the fit get?"."""
     return pd.DataFrame(
-        [{"lr": r.config.lr, "lr / bound": r.config.lr / bound,
-          "predicted": "stable" if r.config.lr < bound else "unstable",
-          "observed": r.status_text, "final cost": r.final_cost,
-          "final / best cost": r.final_cost / optimum_cost}
-         for r in sorted(results, key=lambda r: -r.config.lr)]
+        [
+            {
+                "lr": r.config.lr,
+                "lr / bound": r.config.lr / bound,
+                "predicted": "stable" if r.config.lr < bound else "unstable",
+                "observed": r.status_text,
+                "final cost": r.final_cost,
+                "final / best cost": r.final_cost / optimum_cost,
+            }
+            for r in sorted(results, key=lambda r: -r.config.lr)
+        ]
     )
 
 
 def optimum_table(optimum: Optimum) -> pd.DataFrame:
     """The best cost, its share of ||X||^2, rounds and seconds, as a one-row table.
 
-    Book page: "Evaluation and tuning".
+    Book page: "How good can the fit get?".
     """
-    return pd.DataFrame([{"d": optimum.embeddings.shape[0], "best cost": optimum.cost, "||X||^2": optimum.x_norm2,
-                          "share of ||X||^2": optimum.fraction, "rounds": optimum.iterations,
-                          "seconds": optimum.seconds}])
+    return pd.DataFrame(
+        [
+            {
+                "d": optimum.embeddings.shape[0],
+                "best cost": optimum.cost,
+                "||X||^2": optimum.x_norm2,
+                "share of ||X||^2": optimum.fraction,
+                "rounds": optimum.iterations,
+                "seconds": optimum.seconds,
+            }
+        ]
+    )
 
 
 def path_curvature(likes: Likes | sp.spmatrix, config: TrainConfig, epochs: Sequence[int]) -> pd.DataFrame:
     """The Hessian's largest eigenvalue after each of ``epochs`` epochs of ``config``'s run,
     and the SGD bound it implies: training passes through steeper places than the optimum.
 
-    Book page: "Evaluation and tuning".
+    Book page: "How good can the fit get?".
     """
     momentum = SGD_MOMENTUM if config.momentum is None else config.momentum
     rows = []
     for count in epochs:
         run = train(likes, dataclasses.replace(config, epochs=count), device="cpu")
         curvature = hessian_top_eigenvalue(likes, run.embeddings, tol=1e-3)
-        rows.append({"epoch": count, "cost": run.final_cost, "top Hessian eigenvalue": curvature,
-                     "largest stable lr": heavy_ball_bound(curvature, momentum)})
+        rows.append(
+            {
+                "epoch": count,
+                "cost": run.final_cost,
+                "top Hessian eigenvalue": curvature,
+                "largest stable lr": heavy_ball_bound(curvature, momentum),
+            }
+        )
     return pd.DataFrame(rows)

@@ -53,7 +53,7 @@ def cost_curves(results: Sequence[TrainResult], title: str, optimum: float | Non
     finite_starts = [start for start in starts if math.isfinite(start)]
     ceiling = 20 * max(finite_starts) if finite_starts else 1e30
     colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, len(results)))
-    for result, color in zip(results, colors):
+    for result, color in zip(results, colors, strict=True):
         epochs = result.history["epoch"].to_numpy()
         cost = result.history["cost"].to_numpy(dtype=float)
         shown = np.where(np.isfinite(cost), np.minimum(cost, ceiling), np.nan)
@@ -63,9 +63,13 @@ def cost_curves(results: Sequence[TrainResult], title: str, optimum: float | Non
             shown[-1] = ceiling if not np.isfinite(cost[-1]) or cost[-1] > ceiling else cost[-1]
         axes.plot(epochs, shown, color=color, label=label, linewidth=1.8)
         if result.diverged_epoch is not None:
-            axes.plot(epochs[-1], shown[-1], DIVERGED_MARKER, color=color, markersize=11, markeredgecolor="black")
+            axes.plot(
+                epochs[-1], shown[-1], DIVERGED_MARKER, color=color, markersize=11, markeredgecolor="black"
+            )
     if optimum is not None:
-        axes.axhline(optimum, color="black", linestyle="--", linewidth=1, label=f"best cost at this d ({optimum:,.0f})")
+        axes.axhline(
+            optimum, color="black", linestyle="--", linewidth=1, label=f"best cost at this d ({optimum:,.0f})"
+        )
     axes.set_yscale("log")
     axes.set_xlabel("epoch")
     axes.set_ylabel("cost c(V) (log scale)")
@@ -83,8 +87,15 @@ def overlap_heatmap(overlap: pd.DataFrame, title: str = "Overlap of top-N lists 
     axes.set_xticks(range(len(overlap.columns)), overlap.columns, rotation=45, ha="right", fontsize=8)
     axes.set_yticks(range(len(overlap.index)), overlap.index, fontsize=8)
     for (row, column), value in np.ndenumerate(overlap.to_numpy(dtype=float)):
-        axes.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=7,
-                  color="white" if value > 0.6 else "black")
+        axes.text(
+            column,
+            row,
+            f"{value:.2f}",
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white" if value > 0.6 else "black",
+        )
     axes.set_xlabel("run")
     axes.set_ylabel("run")
     axes.set_title(title)
@@ -101,12 +112,19 @@ def tuning_curves(table: pd.DataFrame, metric: str = "val NDCG@10") -> Figure:
     figure, axes = new_figure()
     styles = {"adam": ("#3b6ea8", "o"), "sgd": ("#c0504d", "s")}
     dims = sorted(table["dim"].unique(), key=lambda dim: (dim == "full", dim if dim != "full" else 0))
-    widths = dict(zip(dims, np.linspace(0.8, 2.6, len(dims))))
+    widths = dict(zip(dims, np.linspace(0.8, 2.6, len(dims)), strict=True))
     for (optimizer, dim), rows in table.groupby(["optimizer", "dim"], sort=False):
         color, marker = styles.get(optimizer, ("#555555", "^"))
         rows = rows.sort_values("lr")
-        axes.plot(rows["lr"], rows[metric], marker=marker, color=color, linewidth=widths[dim],
-                  alpha=0.45 + 0.5 * (widths[dim] - 0.8) / 1.8, label=f"{optimizer}, d = {dim}")
+        axes.plot(
+            rows["lr"],
+            rows[metric],
+            marker=marker,
+            color=color,
+            linewidth=widths[dim],
+            alpha=0.45 + 0.5 * (widths[dim] - 0.8) / 1.8,
+            label=f"{optimizer}, d = {dim}",
+        )
         failed = rows[rows[metric].isna()]
         axes.plot(failed["lr"], np.zeros(len(failed)), DIVERGED_MARKER, color=color, markersize=9)
     axes.set_xscale("log")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,9 @@ from typing import Any
 import yaml
 
 from .errors import ParameterError
-from .train import TrainConfig, config_grid
 
 PROFILE_DIR = Path("book") / "profiles"
-SEED_TITLES = ["Apollo 13 (1995)", "Toy Story (1995)", "Home Alone (1990)"]
+COURSE_TITLES = ["Apollo 13 (1995)", "Toy Story (1995)", "Home Alone (1990)"]
 
 
 @dataclass(frozen=True)
@@ -39,81 +39,152 @@ PARAMETERS: dict[str, Parameter] = {
     "dim": Parameter("int or full", 64, 'embedding size d, or "full" for one dimension per movie'),
     "epochs": Parameter("int", 100, "full-batch epochs per run"),
     "init_std": Parameter("float", 0.5, "standard deviation of the initial embeddings"),
-    "seed": Parameter("int", 576, "seed of the initial embeddings"),
+    "seed": Parameter("int", 576, "random seed of the initial embeddings"),
     "model_optimizer": Parameter("str", "adam", "optimizer of the single run on the model page"),
     "model_lr": Parameter("float", 0.5, "learning rate of that run"),
-    "adam_lrs": Parameter("list[float]", [0.5, 0.1, 0.01, 0.001], "Adam learning rates of the study"),
-    "sgd_lrs": Parameter("list[float]", [0.1, 0.01, 0.001, 1e-4, 1e-5, 1e-6], "SGD (momentum 0.9) learning rates"),
-    "titles": Parameter("list[str]", SEED_TITLES, "input titles for the recommendations"),
+    "study_lrs": Parameter(
+        "dict[str, list[float]]",
+        {"adam": [0.5, 0.1, 0.01, 0.001], "sgd": [0.1, 0.01, 0.001, 1e-4, 1e-5, 1e-6]},
+        "optimizer study: learning rates per torch.optim optimizer (sgd has momentum 0.9)",
+    ),
+    "titles": Parameter("list[str]", COURSE_TITLES, "input titles for the recommendations"),
     "top_n": Parameter("int", 10, "length of each recommendation list"),
-    "seed_epochs": Parameter("int", 1, "epochs of the seed's full-size Adam run (the seed ran 100)"),
-    "seed_sweep": Parameter("bool", False, "also rerun the seed's own sweep at full size (hours on a CPU)"),
-    "split_seed": Parameter("int", 0, "seed of the per-user train/validation/test split of the likes"),
+    "course_epochs": Parameter(
+        "int", 1, "epochs of the course notebook's d = n Adam run (it ran 100; 0: none)"
+    ),
+    "course_sweep": Parameter(
+        "bool", False, "also rerun the course notebook's own sweep at d = n (hours on a CPU)"
+    ),
+    "split_seed": Parameter("int", 0, "random seed of the per-user train/validation/test split of the likes"),
     "eval_k": Parameter("int", 10, "length k of the ranked lists the metrics score"),
     "eval_dims": Parameter("list[int]", [32, 64, 128, 256], "embedding sizes tried in the tuning"),
-    "eval_adam_lrs": Parameter("list[float]", [1.0, 0.3], "Adam learning rates tried in the tuning"),
-    "eval_sgd_lrs": Parameter("list[float]", [1e-4, 3e-5, 1e-5], "SGD (momentum 0.9) learning rates tried in the tuning"),
-    "ease_lambdas": Parameter("list[float]", [30.0, 100.0, 300.0, 1000.0], "EASE ridge strengths tried"),
-    "als_factors": Parameter("list[int]", [16, 32, 64], "ALS factor counts tried"),
-    "als_regs": Parameter("list[float]", [0.1, 1.0, 10.0], "ALS regularization strengths tried"),
+    "eval_lrs": Parameter(
+        "dict[str, list[float]]",
+        {"adam": [1.0, 0.3], "sgd": [1e-4, 3e-5, 1e-5]},
+        "tuning: learning rates per optimizer",
+    ),
+    "baseline_grids": Parameter(
+        "dict[str, dict[str, list[float]]]",
+        {
+            "ease": {"lam": [30.0, 100.0, 300.0, 1000.0]},
+            "als": {"factors": [16, 32, 64], "reg": [0.1, 1.0, 10.0]},
+        },
+        "tuning grid of each baseline that has one (movierec.baselines.BASELINES)",
+    ),
+    "bootstrap_samples": Parameter("int", 2000, "bootstrap resamples of the users for each 95% interval"),
     "optimum_dim": Parameter("int", 64, "embedding size of the best-cost and SGD-stability analysis"),
-    "stability_lrs": Parameter("list[float]", [2e-4, 1e-4, 6e-5, 4e-5, 3e-5, 1e-5], "SGD learning rates run beside the stability bound"),
+    "stability_lrs": Parameter(
+        "list[float]",
+        [2e-4, 1e-4, 6e-5, 4e-5, 3e-5, 1e-5],
+        "SGD learning rates run beside the stability bound",
+    ),
 }
+TYPE_WORDS = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a finite number",
+    "bool": "true or false",
+    "int or full": 'an integer or "full"',
+    "list[int]": "a non-empty list of integers",
+    "list[float]": "a non-empty list of numbers",
+    "list[str]": "a non-empty list of strings",
+    "dict[str, list[float]]": "a mapping of names to non-empty lists of numbers",
+    "dict[str, dict[str, list[float]]]": "a mapping of names to mappings of names to lists of numbers",
+}
+_NUMBER_TEXT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+class ProfileLoader(yaml.SafeLoader):
+    """YAML with YAML 1.2's numbers: ``1e-5`` is a float (YAML 1.1 reads it as text)."""
+
+
+ProfileLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
 
 
 def _check_type(name: str, value: Any, type_name: str) -> Any:
-    """``value`` converted to ``type_name``, or a :class:`ParameterError` naming ``name``."""
-    def bad(expected: str) -> ParameterError:
+    """``value`` converted to ``type_name``, or a :class:`ParameterError` naming ``name``.
+
+    A number may also be given as its text (``"1e-5"``), as papermill's ``-y`` passes it."""
+    expected = TYPE_WORDS.get(type_name)
+    if expected is None:
+        raise AssertionError(f"unhandled parameter type {type_name}")
+
+    def bad() -> ParameterError:
         return ParameterError(f"parameter {name}={value!r} has the wrong type: {name} must be {expected}")
 
     def number(item: Any) -> float:
-        expected = "a list of finite numbers" if type_name.startswith("list") else "a finite number"
+        if isinstance(item, str) and _NUMBER_TEXT.fullmatch(item.strip()):
+            item = float(item)
         if isinstance(item, bool) or not isinstance(item, (int, float)):
-            raise bad(expected)
+            raise bad()
         try:
             converted = float(item)
         except OverflowError:
-            raise bad(expected) from None
+            raise bad() from None
         if not math.isfinite(converted):
-            raise bad(expected)
+            raise bad()
         return converted
 
+    def integer(item: Any) -> int:
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise bad()
+        return item
+
+    def items() -> list:
+        if not isinstance(value, list) or not value:
+            raise bad()
+        return value
+
     if type_name == "int or full":
-        if value == "full" or (isinstance(value, int) and not isinstance(value, bool)):
-            return value
-        raise bad('an integer or "full"')
+        return value if value == "full" else integer(value)
     if type_name == "bool":
         if not isinstance(value, bool):
-            raise bad("true or false")
+            raise bad()
         return value
     if type_name == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad("an integer")
-        return value
+        return integer(value)
     if type_name == "float":
         return number(value)
     if type_name == "str":
         if not isinstance(value, str):
-            raise bad("a string")
+            raise bad()
         return value
     if type_name == "list[float]":
-        if not isinstance(value, list) or not value:
-            raise bad("a non-empty list of numbers")
-        return [number(item) for item in value]
+        return [number(item) for item in items()]
     if type_name == "list[int]":
-        if not isinstance(value, list) or not value or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
-            raise bad("a non-empty list of integers")
-        return value
+        return [integer(item) for item in items()]
     if type_name == "list[str]":
-        if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
-            raise bad("a non-empty list of strings")
+        if not all(isinstance(item, str) for item in items()):
+            raise bad()
         return value
-    raise AssertionError(f"unhandled parameter type {type_name}")
+    if not isinstance(value, dict) or not value or not all(isinstance(key, str) for key in value):
+        raise bad()
+    if type_name == "dict[str, list[float]]":
+        checked = {}
+        for key, rates in value.items():
+            if not isinstance(rates, list) or not rates:
+                raise bad()
+            checked[key] = [number(rate) for rate in rates]
+        return checked
+    checked_grids = {}
+    for key, grid in value.items():
+        if not isinstance(grid, dict) or not all(isinstance(k, str) for k in grid):
+            raise bad()
+        checked_grids[key] = {}
+        for option, values in grid.items():
+            if not isinstance(values, list) or not values:
+                raise bad()
+            checked_grids[key][option] = [number(v) for v in values]
+    return checked_grids
 
 
 def validate_parameters(values: dict[str, Any]) -> dict[str, Any]:
     """Check names and types against :data:`PARAMETERS`; return the converted values."""
-    unknown = sorted((str(name) for name in set(values) - set(PARAMETERS)))
+    unknown = sorted(str(name) for name in set(values) - set(PARAMETERS))
     if unknown:
         raise ParameterError(
             f"unknown parameter(s) {', '.join(unknown)}: allowed are {', '.join(PARAMETERS)}"
@@ -137,7 +208,9 @@ def profile_path(profile: str | os.PathLike, root: Path | None = None) -> Path:
     candidate = folder / f"{profile}.yml"
     if not candidate.is_file():
         known = sorted(p.stem for p in folder.glob("*.yml")) or ["(none found: run from the repository root)"]
-        raise ParameterError(f"unknown profile {str(profile)!r}: use one of {', '.join(known)} or a path to a .yml file")
+        raise ParameterError(
+            f"unknown profile {str(profile)!r}: use one of {', '.join(known)} or a path to a .yml file"
+        )
     return candidate
 
 
@@ -145,27 +218,19 @@ def load_profile(profile: str | os.PathLike, root: Path | None = None) -> dict[s
     """The parameters a profile sets, validated (its other parameters keep their defaults)."""
     path = profile_path(profile, root)
     try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        values = yaml.load(path.read_text(encoding="utf-8"), Loader=ProfileLoader) or {}
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or type(error).__name__
         raise ParameterError(f"profile {path} is not valid YAML{where}: {problem}") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise ParameterError(f"profile {path} cannot be read as UTF-8 text ({error}): save it as a YAML text file") from None
+        raise ParameterError(
+            f"profile {path} cannot be read as UTF-8 text ({error}): save it as a YAML text file"
+        ) from None
     if not isinstance(values, dict):
         raise ParameterError(f"profile {path} must be a mapping of parameter: value")
     try:
         return validate_parameters(values)
     except ParameterError as error:
         raise ParameterError(f"profile {path}: {error}") from None
-
-
-def study_configs(params: dict[str, Any]) -> list[TrainConfig]:
-    """The optimizer study's runs: Adam at each ``adam_lrs``, SGD at each ``sgd_lrs``.
-
-    Book page: "The optimizer study".
-    """
-    values = {**defaults(), **validate_parameters(params)}
-    shared = {key: values[key] for key in ("epochs", "init_std", "seed", "dataset")}
-    return config_grid({"adam": values["adam_lrs"], "sgd": values["sgd_lrs"]}, [values["dim"]], **shared)

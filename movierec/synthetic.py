@@ -22,9 +22,24 @@ import pandas as pd
 from .data import MOVIE_DTYPES, RATING_DTYPES
 
 GENRES = (
-    "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama",
-    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
-    "War", "Western",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 )
 MIN_RATINGS_PER_USER = 20
 FIRST_TIMESTAMP = 946_684_800  # 2000-01-01
@@ -75,7 +90,9 @@ def draw_ratings(
     wanted = counts
     for _ in range(rounds):
         users = np.repeat(np.arange(len(counts), dtype=np.int64), wanted)
-        movies = np.minimum(np.searchsorted(cdf, rng.random(len(users)) * cdf[-1], side="right"), n_movies - 1)
+        movies = np.minimum(
+            np.searchsorted(cdf, rng.random(len(users)) * cdf[-1], side="right"), n_movies - 1
+        )
         keys = np.concatenate((keys, users * n_movies + movies))
         del users, movies
         keys.sort()
@@ -100,12 +117,14 @@ def synthetic_tables(shape: Shape, seed: int = 0) -> tuple[pd.DataFrame, pd.Data
     raw = 3.7 + quality[movies] + bias[users] + rng.normal(0.0, 0.9, len(users)).astype(np.float32)
     rating = np.clip(np.rint(raw * 2) / 2, 0.5, 5.0).astype(np.float32)
     del raw
-    ratings = pd.DataFrame({
-        "userId": (users + 1).astype(np.int32),
-        "movieId": (movies + 1).astype(np.int32),
-        "rating": rating,
-        "timestamp": rng.integers(FIRST_TIMESTAMP, LAST_TIMESTAMP, len(users), dtype=np.int64),
-    })
+    ratings = pd.DataFrame(
+        {
+            "userId": (users + 1).astype(np.int32),
+            "movieId": (movies + 1).astype(np.int32),
+            "rating": rating,
+            "timestamp": rng.integers(FIRST_TIMESTAMP, LAST_TIMESTAMP, len(users), dtype=np.int64),
+        }
+    )
     del users, movies, rating
     return movie_table(rng, shape.n_movies), ratings.astype(RATING_DTYPES)
 
@@ -116,8 +135,8 @@ def movie_table(rng: np.random.Generator, n_movies: int) -> pd.DataFrame:
     years = rng.integers(1920, 2024, n_movies)
     picks = rng.random((n_movies, len(GENRES))).argsort(axis=1)[:, :3]
     sizes = rng.integers(1, 4, n_movies)
-    genres = ["|".join(GENRES[g] for g in sorted(row[:size])) for row, size in zip(picks, sizes)]
-    titles = [f"Synthetic movie {i} ({year})" for i, year in zip(ids, years)]
+    genres = ["|".join(GENRES[g] for g in sorted(row[:size])) for row, size in zip(picks, sizes, strict=True)]
+    titles = [f"Synthetic movie {i} ({year})" for i, year in zip(ids, years, strict=True)]
     return pd.DataFrame({"movieId": ids, "title": titles, "genres": genres}).astype(MOVIE_DTYPES)
 
 
@@ -144,13 +163,17 @@ def write_archive(
             text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
             text.write("userId,movieId,rating,timestamp\n")
             for start in range(0, len(ratings), CSV_CHUNK):
-                ratings.iloc[start : start + CSV_CHUNK].to_csv(text, index=False, header=False, float_format="%.1f")
+                ratings.iloc[start : start + CSV_CHUNK].to_csv(
+                    text, index=False, header=False, float_format="%.1f"
+                )
             text.flush()
             text.detach()
     return path
 
 
-def synthetic_archive(path: str | os.PathLike, shape: Shape, seed: int = 0, name: str = "ml-synthetic") -> Path:
+def synthetic_archive(
+    path: str | os.PathLike, shape: Shape, seed: int = 0, name: str = "ml-synthetic"
+) -> Path:
     """Generate a seeded release of ``shape`` and write it to the zip at ``path``."""
     movies, ratings = synthetic_tables(shape, seed)
     return write_archive(path, movies, ratings, name)

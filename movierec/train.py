@@ -10,7 +10,6 @@ import json
 import math
 import platform
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -37,7 +36,8 @@ def optimizer_classes() -> dict[str, type[torch.optim.Optimizer]]:
     return {
         name.lower(): cls
         for name, cls in vars(torch.optim).items()
-        if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)
+        if isinstance(cls, type)
+        and issubclass(cls, torch.optim.Optimizer)
         and cls not in (torch.optim.Optimizer, torch.optim.SparseAdam)
     }
 
@@ -70,27 +70,53 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         classes = optimizer_classes()
-        _require(isinstance(self.optimizer, str) and self.optimizer.lower() in classes, "optimizer",
-                 self.optimizer, f"one of {', '.join(sorted(classes))}")
+        _require(
+            isinstance(self.optimizer, str) and self.optimizer.lower() in classes,
+            "optimizer",
+            self.optimizer,
+            f"one of {', '.join(sorted(classes))}",
+        )
         object.__setattr__(self, "optimizer", self.optimizer.lower())
         _require(_is_real(self.lr) and 0 < self.lr < math.inf, "lr", self.lr, "a positive number")
         object.__setattr__(self, "lr", float(self.lr))
         _require(_is_int(self.epochs) and self.epochs >= 1, "epochs", self.epochs, "an integer >= 1")
-        _require(self.dim == "full" or (_is_int(self.dim) and self.dim >= 1), "dim", self.dim,
-                 'an integer >= 1 (at most the number of movies) or "full"')
-        _require(_is_real(self.init_std) and 0 < self.init_std < math.inf, "init_std", self.init_std, "a positive number")
+        _require(
+            self.dim == "full" or (_is_int(self.dim) and self.dim >= 1),
+            "dim",
+            self.dim,
+            'an integer >= 1 (at most the number of movies) or "full"',
+        )
+        _require(
+            _is_real(self.init_std) and 0 < self.init_std < math.inf,
+            "init_std",
+            self.init_std,
+            "a positive number",
+        )
         object.__setattr__(self, "init_std", float(self.init_std))
         _require(_is_int(self.seed) and self.seed >= 0, "seed", self.seed, "an integer >= 0")
-        _require(_is_int(self.init_draw) and self.init_draw >= 0, "init_draw", self.init_draw, "an integer >= 0")
+        _require(
+            _is_int(self.init_draw) and self.init_draw >= 0, "init_draw", self.init_draw, "an integer >= 0"
+        )
         if self.momentum is None and self.optimizer == "sgd":
             object.__setattr__(self, "momentum", SGD_MOMENTUM)
         if self.momentum is not None:
-            _require(self.optimizer in {"sgd", "rmsprop"}, "momentum", self.momentum,
-                     "left unset for optimizers other than sgd and rmsprop")
-            _require(_is_real(self.momentum) and 0 <= self.momentum < 1, "momentum", self.momentum, "in [0, 1)")
+            _require(
+                self.optimizer in {"sgd", "rmsprop"},
+                "momentum",
+                self.momentum,
+                "left unset for optimizers other than sgd and rmsprop",
+            )
+            _require(
+                _is_real(self.momentum) and 0 <= self.momentum < 1, "momentum", self.momentum, "in [0, 1)"
+            )
             object.__setattr__(self, "momentum", float(self.momentum))
         _require(self.dataset in RELEASES, "dataset", self.dataset, f"one of {', '.join(sorted(RELEASES))}")
-        _require(_is_real(self.threshold) and math.isfinite(self.threshold), "threshold", self.threshold, "a finite rating")
+        _require(
+            _is_real(self.threshold) and math.isfinite(self.threshold),
+            "threshold",
+            self.threshold,
+            "a finite rating",
+        )
         object.__setattr__(self, "threshold", float(self.threshold))
         _require(self.dtype in DTYPES, "dtype", self.dtype, f"one of {', '.join(DTYPES)}")
 
@@ -122,17 +148,6 @@ class TrainConfig:
         return f"{self.optimizer} lr={self.lr:g}"
 
 
-def config_grid(rates: dict[str, Sequence[float]], dims: Sequence[int | str], **shared: Any) -> list[TrainConfig]:
-    """One run per optimizer, embedding size and learning rate (in that nesting), the other
-    parameters shared: the grid behind the study, the tuning and the stability runs."""
-    return [
-        TrainConfig(optimizer=optimizer, lr=lr, dim=dim, **shared)
-        for optimizer, lrs in rates.items()
-        for dim in dims
-        for lr in lrs
-    ]
-
-
 def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
@@ -145,6 +160,7 @@ def _is_real(value: Any) -> bool:
 class TrainResult:
     """What a run produced: per-epoch cost and time, final embeddings (d x n) and provenance.
 
+    ``data_label`` says in words what the run trained on (a release, or a split's train part).
     ``history.cost[k]`` is c(V) after k optimizer steps (so before step k, as the seed
     printed it), and ``history.seconds[k]`` the time elapsed when it was measured; a
     finished run has ``epochs + 1`` rows, the last being the cost of ``embeddings``.
@@ -158,6 +174,7 @@ class TrainResult:
     data_checksum: str
     device: str
     versions: dict[str, str] = field(default_factory=dict)
+    data_label: str = ""
 
     @property
     def key(self) -> str:
@@ -189,8 +206,13 @@ def library_versions() -> dict[str, str]:
     """Versions that can move the last digits of a result."""
     import scipy
 
-    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-            "scipy": scipy.__version__, "pandas": pd.__version__}
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+    }
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:
@@ -200,8 +222,12 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
             chosen = torch.device(device)
         except RuntimeError as error:
             raise ParameterError(f"device={device!r} is not allowed: use auto, cpu, cuda or mps") from error
-        if chosen.type == "cuda" and not (torch.cuda.is_available() and (chosen.index or 0) < torch.cuda.device_count()):
-            raise ParameterError(f"device={device!r} is not available here (no such CUDA device): use auto or cpu")
+        if chosen.type == "cuda" and not (
+            torch.cuda.is_available() and (chosen.index or 0) < torch.cuda.device_count()
+        ):
+            raise ParameterError(
+                f"device={device!r} is not available here (no such CUDA device): use auto or cpu"
+            )
         if chosen.type == "mps" and not torch.backends.mps.is_available():
             raise ParameterError(f"device={device!r} is not available here (no Apple MPS): use auto or cpu")
         return chosen
@@ -241,6 +267,7 @@ def train(
     data_checksum: str = "",
     device: str | torch.device = "auto",
     cost: CoLikeCost | None = None,
+    progress: str = "",
     **params: Any,
 ) -> TrainResult:
     """Train embeddings full-batch; a run that diverges stops and says so, nothing raises.
@@ -248,7 +275,8 @@ def train(
     ``params`` are :class:`TrainConfig` fields (``optimizer="sgd", lr=1e-5`` ...), used
     when ``config`` is not given. A run diverges at epoch k when c is not finite or above
     1000 x its initial value (a step that overflows the float range counts as an infinite
-    cost at the next epoch). Book pages: "The model", "The optimizer study".
+    cost at the next epoch). The progress bar (in a terminal only) reads ``progress`` then
+    the run's label and size. Book pages: "The model", "The optimizer study".
     """
     config = config or TrainConfig.from_dict(params)
     matrix = as_csr(likes)
@@ -272,7 +300,10 @@ def train(
     def blew_up(value: float) -> bool:
         return not math.isfinite(value) or value > DIVERGENCE_FACTOR * costs[0]
 
-    bar = tqdm(range(config.epochs), desc=config.label, disable=None, leave=False, unit="epoch")
+    size = f"d={V.shape[0]}" + (" (full size, one dimension per movie)" if config.dim == "full" else "")
+    bar = tqdm(
+        range(config.epochs), desc=f"{progress}{config.label} {size}", disable=None, leave=False, unit="epoch"
+    )
     for epoch in bar:
         value = float(closure())
         costs.append(value)

@@ -15,8 +15,9 @@ import scipy.sparse as sp
 
 from .data import DEFAULT_RELEASE, Likes, MovieLens, colike_matrix, likes_matrix, load_movielens
 from .errors import ParameterError
-from .recommend import TitleIndex
-from .runs import RunStore, sweep
+from .store import RunStore
+from .study import sweep
+from .titles import TitleIndex
 from .train import TrainConfig, TrainResult
 
 
@@ -30,10 +31,17 @@ class Workspace:
     device: str = "auto"
 
     @classmethod
-    def open(cls, data_path: str = "", dataset: str = DEFAULT_RELEASE, runs_dir: str = "", device: str = "auto") -> "Workspace":
+    def open(
+        cls, data_path: str = "", dataset: str = DEFAULT_RELEASE, runs_dir: str = "", device: str = "auto"
+    ) -> Workspace:
         """Load ``dataset`` (from ``data_path`` if given) and open ``runs_dir`` (or the default)."""
         data = load_movielens(data_path or None, dataset)
-        return cls(data=data, likes=likes_matrix(data.ratings, data.movies), store=RunStore(runs_dir or None), device=device)
+        return cls(
+            data=data,
+            likes=likes_matrix(data.ratings, data.movies),
+            store=RunStore(runs_dir or None),
+            device=device,
+        )
 
     @cached_property
     def colikes(self) -> sp.csr_matrix:
@@ -51,10 +59,11 @@ class Workspace:
         for config in configs:
             if config.dataset != self.data.release:
                 raise ParameterError(
-                    f"dataset={config.dataset!r} is not allowed here: the loaded data is {self.data.release}; "
+                    f"dataset={config.dataset!r} is not allowed here: "
+                    f"the loaded data is {self.data.release}; "
                     f"open a workspace (or pass --dataset) for {config.dataset}"
                 )
-        return sweep(configs, self.likes, self.data.checksum, self.store, self.device)
+        return sweep(configs, self.likes, self.data.checksum, self.store, self.device, self.data.release)
 
     def run(self, config: TrainConfig) -> TrainResult:
         """The stored result for ``config``, training it if missing."""
@@ -81,11 +90,15 @@ class Workspace:
         rows = [self.likes.user_index[u] for u in user_ids]
         columns = [self.likes.movie_index[m] for m in movie_ids]
         block = self.likes.matrix[rows][:, columns].toarray().astype(int)
-        return pd.DataFrame(block, index=pd.Index(user_ids, name="userId"), columns=pd.Index(movie_ids, name="movieId"))
+        return pd.DataFrame(
+            block, index=pd.Index(user_ids, name="userId"), columns=pd.Index(movie_ids, name="movieId")
+        )
 
     def colike_table(self, row_ids: list[int], column_ids: list[int]) -> pd.DataFrame:
         """A slice of X labelled by movieId on both sides, as the seed displayed it."""
         rows = [self.likes.movie_index[m] for m in row_ids]
         columns = [self.likes.movie_index[m] for m in column_ids]
         block = self.colikes[rows][:, columns].toarray()
-        return pd.DataFrame(block, index=pd.Index(row_ids, name="movieId"), columns=pd.Index(column_ids, name="movieId"))
+        return pd.DataFrame(
+            block, index=pd.Index(row_ids, name="movieId"), columns=pd.Index(column_ids, name="movieId")
+        )

@@ -70,7 +70,16 @@ def tiny_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
     movies = pd.DataFrame(
         {
             "movieId": np.array([10, 20, 30, 40, 50], dtype="int32"),
-            "title": pd.array(["Matrix, The (1999)", "Toy Story (1995)", "Toy Story 2 (1999)", "Emma (1996)", "Misérables, Les (1995)"], dtype="string"),
+            "title": pd.array(
+                [
+                    "Matrix, The (1999)",
+                    "Toy Story (1995)",
+                    "Toy Story 2 (1999)",
+                    "Emma (1996)",
+                    "Misérables, Les (1995)",
+                ],
+                dtype="string",
+            ),
             "genres": pd.array(["Action", "Animation", "Animation", "Drama", "Drama"], dtype="string"),
         }
     )

@@ -8,7 +8,12 @@ import scipy.sparse as sp
 
 from conftest import random_likes
 from movierec.baselines import (
-    Ease, als_scores, colike_cosine_scores, compare_baselines, likes_cosine_scores, popularity_scores,
+    Ease,
+    als_scores,
+    colike_cosine_scores,
+    compare_baselines,
+    likes_cosine_scores,
+    popularity_scores,
 )
 from movierec.data import Likes
 from movierec.evaluate import evaluate_scores, split_likes
@@ -61,7 +66,12 @@ def test_compare_baselines_tunes_and_scores_every_method():
     tuning, rows = compare_baselines(split, [10.0, 100.0], [4], [0.1, 1.0], k=5)
     assert len(tuning) == 4 and set(tuning["method"]) == {"EASE", "ALS (implicit)"}
     assert [row["method"] for row in rows] == [
-        "popularity", "item cosine, rows of X", "item cosine, columns of L", "EASE", "ALS (implicit)"]
+        "popularity",
+        "item cosine, rows of X",
+        "item cosine, columns of L",
+        "EASE",
+        "ALS (implicit)",
+    ]
     assert all(0 <= row["test NDCG@5"] <= 1 for row in rows)
 
 

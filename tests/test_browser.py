@@ -28,8 +28,12 @@ PAGES = {  # page -> minimum number of tables (and whether figures are expected)
     "book/executed/05_seed.html": 1,
     "book/rerun.html": 2,
 }
-FIGURES = {"book/executed/01_data.html": 1, "book/executed/02_model.html": 1,
-           "book/executed/03_optimizers.html": 2, "book/executed/04_recommendations.html": 1}
+FIGURES = {
+    "book/executed/01_data.html": 1,
+    "book/executed/02_model.html": 1,
+    "book/executed/03_optimizers.html": 2,
+    "book/executed/04_recommendations.html": 1,
+}
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +55,15 @@ def browser():
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield launched
         launched.close()
@@ -62,13 +73,25 @@ def open_page(browser, url: str):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     problems: list[str] = []
     local = url.split("/", 3)[:3]
-    page.route(lambda target: not target.startswith("/".join(local)),
-               lambda route: route.fulfill(status=200, content_type="application/javascript", body=""))
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}")
-            if not any(known in str(error) for known in IGNORED_PAGE_ERRORS) else None)
+    page.route(
+        lambda target: not target.startswith("/".join(local)),
+        lambda route: route.fulfill(status=200, content_type="application/javascript", body=""),
+    )
+    page.on(
+        "pageerror",
+        lambda error: (
+            problems.append(f"page error: {error}")
+            if not any(known in str(error) for known in IGNORED_PAGE_ERRORS)
+            else None
+        ),
+    )
     page.on("requestfailed", lambda request: problems.append(f"failed request: {request.url}"))
-    page.on("response", lambda response: problems.append(f"HTTP {response.status}: {response.url}")
-            if response.status >= 400 else None)
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"HTTP {response.status}: {response.url}") if response.status >= 400 else None
+        ),
+    )
     page.goto(url, wait_until="networkidle")
     return page, problems
 
@@ -77,7 +100,9 @@ def open_page(browser, url: str):
 def test_page_renders_cleanly(browser, served, path):
     page, problems = open_page(browser, f"{served}/{path}")
     try:
-        images = page.eval_on_selector_all("img", "els => els.map(e => [e.src, e.complete && e.naturalWidth > 0])")
+        images = page.eval_on_selector_all(
+            "img", "els => els.map(e => [e.src, e.complete && e.naturalWidth > 0])"
+        )
         assert all(ok for _, ok in images), [src for src, ok in images if not ok]
         figures = page.eval_on_selector_all("figure img, .cell_output img", "els => els.length")
         assert figures >= FIGURES.get(path, 0)

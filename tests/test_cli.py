@@ -13,7 +13,9 @@ SEED_TITLES = ["Apollo 13 (1995)", "Toy Story (1995)", "Home Alone (1990)"]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "movierec.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "movierec.cli", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.mark.integration
@@ -50,7 +52,10 @@ def test_data_summary(archive, capsys):
 @pytest.mark.integration
 def test_dim_larger_than_the_catalogue_is_named(archive, runs_dir, capsys):
     assert main(["train", "--dim", "100000", "--data", str(archive)]) == 2
-    assert 'dim=100000 is not allowed: dim must be at most the number of movies (9,742) or "full"' in capsys.readouterr().err
+    assert (
+        'dim=100000 is not allowed: dim must be at most the number of movies (9,742) or "full"'
+        in capsys.readouterr().err
+    )
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,10 @@ from movierec.train import train
 
 
 def lists_of(**titles: list[str]) -> dict[str, pd.DataFrame]:
-    return {label: pd.DataFrame({"movieId": [hash(t) for t in names], "title": names}) for label, names in titles.items()}
+    return {
+        label: pd.DataFrame({"movieId": [hash(t) for t in names], "title": names})
+        for label, names in titles.items()
+    }
 
 
 def test_side_by_side_pads_shorter_lists():
@@ -45,7 +48,13 @@ def test_list_changes_names_entries_exits_and_cost_ratio():
 def test_seed_sweep_follows_the_seed_order_and_draws():
     configs = seed_sweep_configs(100)
     assert [(c.lr, c.optimizer, c.init_draw) for c in configs] == [
-        (0.001, "adam", 2), (0.001, "sgd", 3), (0.01, "adam", 4), (0.01, "sgd", 5), (0.1, "adam", 6), (0.1, "sgd", 7)]
+        (0.001, "adam", 2),
+        (0.001, "sgd", 3),
+        (0.01, "adam", 4),
+        (0.01, "sgd", 5),
+        (0.1, "adam", 6),
+        (0.1, "sgd", 7),
+    ]
     assert all(c.dim == "full" and c.momentum in (None, 0.9) for c in configs)
     assert seed_adam_config(3).lr == 0.5 and seed_adam_config(3).epochs == 3
 
@@ -55,7 +64,9 @@ def test_compare_with_seed_marks_missing_epochs():
     table = compare_with_seed(result, {0: 100.0, 10: 50.0, 20: 1.0})
     assert table["epoch"].tolist() == [0, 10, 20]
     assert table["this run"].iloc[0] == result.history["cost"].iloc[0]
-    assert table["relative difference"].iloc[1] == pytest.approx(abs(result.history["cost"].iloc[10] - 50) / 50)
+    assert table["relative difference"].iloc[1] == pytest.approx(
+        abs(result.history["cost"].iloc[10] - 50) / 50
+    )
     assert math.isnan(table["this run"].iloc[2])
     assert SEED_ADAM_COSTS[0] == 57_846_087_680.0
 

@@ -21,7 +21,9 @@ def test_factored_cost_and_gradient_match_the_masked_formula(users, movies, dim)
     matrix = random_likes(users, movies, 0.2, seed=dim)
     X = dense_x(matrix)
     cost = CoLikeCost(matrix, dtype=torch.float64)
-    V = torch.randn(dim, movies, dtype=torch.float64, generator=torch.Generator().manual_seed(dim), requires_grad=True)
+    V = torch.randn(
+        dim, movies, dtype=torch.float64, generator=torch.Generator().manual_seed(dim), requires_grad=True
+    )
     reference = dense_cost(V, X)
     reference.backward()
     value, grad = cost.value_and_grad(V.detach())
@@ -46,7 +48,9 @@ def test_norm_uses_the_shorter_side_either_way():
 def test_seed_formula_is_the_same_cost():
     matrix = random_likes(30, 20, 0.3, seed=4)
     V = torch.randn(5, 20, dtype=torch.float64)
-    assert float(seed_cost(V, dense_x(matrix))) == pytest.approx(float(dense_cost(V, dense_x(matrix))), rel=1e-12)
+    assert float(seed_cost(V, dense_x(matrix))) == pytest.approx(
+        float(dense_cost(V, dense_x(matrix))), rel=1e-12
+    )
 
 
 def test_wrong_shape_is_rejected():
@@ -58,7 +62,13 @@ def test_wrong_shape_is_rejected():
 @pytest.mark.integration
 def test_real_data_cost_and_gradient_at_d16(likes, colikes):
     X = torch.tensor(colikes.toarray(), dtype=torch.float64)
-    V = torch.randn(16, likes.n_movies, dtype=torch.float64, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    V = torch.randn(
+        16,
+        likes.n_movies,
+        dtype=torch.float64,
+        generator=torch.Generator().manual_seed(0),
+        requires_grad=True,
+    )
     reference = dense_cost(V, X)
     reference.backward()
     value, grad = CoLikeCost(likes, dtype=torch.float64).value_and_grad(V.detach())

@@ -39,7 +39,9 @@ def test_colike_matrix_counts_pairs_with_zero_diagonal():
 
 def test_duplicate_ratings_keep_the_latest():
     movies, ratings = tiny_tables()
-    late_dislike = pd.DataFrame({"userId": [1], "movieId": [10], "rating": [1.0], "timestamp": [100]}).astype(ratings.dtypes.to_dict())
+    late_dislike = pd.DataFrame({"userId": [1], "movieId": [10], "rating": [1.0], "timestamp": [100]}).astype(
+        ratings.dtypes.to_dict()
+    )
     doubled = pd.concat([late_dislike, ratings], ignore_index=True)
     kept = deduplicate_ratings(doubled)
     assert len(kept) == len(ratings)
@@ -60,7 +62,12 @@ def test_real_archive_counts_and_dtypes(movielens):
     assert ratings["userId"].nunique() == 610 and ratings["movieId"].nunique() == 9724
     assert int((ratings["rating"] >= 4).sum()) == 48580
     assert movies.dtypes.astype(str).to_dict() == {"movieId": "int32", "title": "string", "genres": "string"}
-    assert ratings.dtypes.astype(str).to_dict() == {"userId": "int32", "movieId": "int32", "rating": "float32", "timestamp": "int64"}
+    assert ratings.dtypes.astype(str).to_dict() == {
+        "userId": "int32",
+        "movieId": "int32",
+        "rating": "float32",
+        "timestamp": "int64",
+    }
     assert movielens.checksum == "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436"
     assert movies.loc[0, "title"] == "Toy Story (1995)"
 
@@ -74,8 +81,12 @@ def test_real_colike_reference_figures(likes, colikes):
     assert int(np.square(colikes.data.astype(np.int64)).sum()) == 63_482_944
     columns = [likes.movie_index[m] for m in range(1, 11) if m in likes.movie_index]
     assert [likes.movie_ids[c] for c in columns] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
-    expected = {1: [0, 21, 11, 0, 7, 27, 7, 1, 4, 19], 2: [21, 0, 5, 0, 4, 8, 6, 0, 0, 9],
-                3: [11, 5, 0, 0, 4, 4, 5, 1, 2, 3], 5: [7, 4, 4, 0, 0, 3, 4, 1, 1, 2]}
+    expected = {
+        1: [0, 21, 11, 0, 7, 27, 7, 1, 4, 19],
+        2: [21, 0, 5, 0, 4, 8, 6, 0, 0, 9],
+        3: [11, 5, 0, 0, 4, 4, 5, 1, 2, 3],
+        5: [7, 4, 4, 0, 0, 3, 4, 1, 1, 2],
+    }
     for movie_id, row in expected.items():
         assert colikes[likes.movie_index[movie_id], columns].toarray().ravel().tolist() == row
 
@@ -84,7 +95,7 @@ def test_real_colike_reference_figures(likes, colikes):
 def test_real_user_rows(likes):
     first_ten = [likes.movie_index[m] for m in range(1, 11)]
     user1 = likes.matrix[likes.user_index[1], first_ten].toarray().ravel()
-    assert [m for m, liked in zip(range(1, 11), user1) if liked] == [1, 3, 6]
+    assert [m for m, liked in zip(range(1, 11), user1, strict=True) if liked] == [1, 3, 6]
     for user in (608, 609):
         assert likes.matrix[likes.user_index[user], likes.movie_index[10]] == 1
 

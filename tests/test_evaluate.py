@@ -12,7 +12,13 @@ from conftest import random_likes
 from movierec.data import Likes
 from movierec.errors import ParameterError
 from movierec.evaluate import (
-    cosine_scores, evaluate_embeddings, evaluate_scores, fit_check, ranking_metrics, split_likes, top_k,
+    cosine_scores,
+    evaluate_embeddings,
+    evaluate_scores,
+    fit_check,
+    ranking_metrics,
+    split_likes,
+    top_k,
 )
 from movierec.recommend import cosine_similarities
 
@@ -24,7 +30,7 @@ def as_likes(matrix: sp.spmatrix) -> Likes:
 
 def held(rows: list[list[int]], items: int) -> sp.csr_matrix:
     data = [(u, i) for u, row in enumerate(rows) for i in row]
-    u, i = zip(*data)
+    u, i = zip(*data, strict=True)
     return sp.csr_matrix((np.ones(len(data)), (u, i)), shape=(len(rows), items))
 
 

@@ -35,6 +35,7 @@ def small_likes(seed: int = 0) -> Likes:
 
 # --- titles -------------------------------------------------------------------------------
 
+
 def test_all_inputs_unknown_names_each():
     with pytest.raises(TitleError) as caught:
         TitleIndex(tiny_tables()[0]).resolve_all(["Nothing Like It", "Neither This"])
@@ -74,6 +75,7 @@ def test_title_resolution_never_crashes(text):
 
 # --- cost properties -----------------------------------------------------------------------
 
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 6), st.integers(0, 10_000), st.floats(0.0, 3.0))
 def test_cost_is_nonnegative_zero_is_norm_and_permutation_invariant(dim, seed, scale):
@@ -86,10 +88,14 @@ def test_cost_is_nonnegative_zero_is_norm_and_permutation_invariant(dim, seed, s
     order = np.random.default_rng(seed).permutation(12)
     permuted = CoLikeCost(matrix[:, order], dtype=torch.float64)
     assert permuted.value(V[:, order]) == pytest.approx(value, rel=1e-12, abs=1e-9)
-    assert colike_matrix(matrix[:, order]).toarray().tolist() == colike_matrix(matrix).toarray()[np.ix_(order, order)].tolist()
+    assert (
+        colike_matrix(matrix[:, order]).toarray().tolist()
+        == colike_matrix(matrix).toarray()[np.ix_(order, order)].tolist()
+    )
 
 
 # --- divergence -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("init_std,lr", [(1e30, 0.1), (1e18, 1.0), (0.5, 1e300)])
 def test_nan_inf_and_absurd_lr_are_recorded_and_drawn(init_std, lr):
@@ -106,12 +112,16 @@ def test_nan_at_the_first_epoch_is_epoch_zero():
 
 
 def test_sweep_goes_on_after_a_divergence(tmp_path):
-    configs = [TrainConfig(optimizer="sgd", lr=1e6, epochs=10, dim=3), TrainConfig(optimizer="adam", lr=0.05, epochs=10, dim=3)]
+    configs = [
+        TrainConfig(optimizer="sgd", lr=1e6, epochs=10, dim=3),
+        TrainConfig(optimizer="adam", lr=0.05, epochs=10, dim=3),
+    ]
     results = sweep(configs, small_likes(), "data", RunStore(tmp_path))
     assert [r.status for r in results] == ["diverged", "finished"]
 
 
 # --- the run store --------------------------------------------------------------------------
+
 
 def test_unwritable_run_store_is_a_clear_error(tmp_path):
     blocker = tmp_path / "a-file"
@@ -134,7 +144,12 @@ def test_permission_denied_on_rename_is_a_clear_error(tmp_path, monkeypatch):
 def test_cli_with_unwritable_run_store_exits_2(archive, tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    assert main(["train", "--epochs", "2", "--dim", "2", "--data", str(archive), "--runs", str(blocker / "runs")]) == 2
+    assert (
+        main(
+            ["train", "--epochs", "2", "--dim", "2", "--data", str(archive), "--runs", str(blocker / "runs")]
+        )
+        == 2
+    )
     assert "cannot write run" in capsys.readouterr().err
 
 
@@ -144,7 +159,10 @@ def test_unwritable_download_cache_is_a_clear_error(tmp_path):
 
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    with pytest.raises(DataError, match="cache folder .* is not writable .*set MOVIEREC_CACHE .*or give the archive with MOVIEREC_DATA"):
+    with pytest.raises(
+        DataError,
+        match="cache folder .* is not writable .*set MOVIEREC_CACHE .*or give the archive with MOVIEREC_DATA",
+    ):
         download_release(served_release("http://127.0.0.1:9"), blocker / "cache")
 
 
@@ -155,15 +173,29 @@ def test_unwritable_book_output_is_a_clear_error(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     with pytest.raises(BookError, match="cannot write the executed notebooks to .* make the folder writable"):
-        execute_notebook(ROOT / "notebooks" / "01_data.ipynb", blocker / "executed" / "01_data.ipynb", {}, "x", ROOT)
+        execute_notebook(
+            ROOT / "notebooks" / "01_data.ipynb", blocker / "executed" / "01_data.ipynb", {}, "x", ROOT
+        )
 
 
 @pytest.mark.integration
 def test_kill_9_in_the_middle_of_a_sweep_then_resume(archive, tmp_path):
     profile = tmp_path / "long.yml"
-    profile.write_text(yaml.safe_dump({"dim": 32, "epochs": 1500, "adam_lrs": [0.1, 0.01], "sgd_lrs": [1.0e-5]}))
+    profile.write_text(
+        yaml.safe_dump({"dim": 32, "epochs": 1500, "adam_lrs": [0.1, 0.01], "sgd_lrs": [1.0e-5]})
+    )
     runs = tmp_path / "runs"
-    command = [sys.executable, "-m", "movierec.cli", "sweep", str(profile), "--data", str(archive), "--runs", str(runs)]
+    command = [
+        sys.executable,
+        "-m",
+        "movierec.cli",
+        "sweep",
+        str(profile),
+        "--data",
+        str(archive),
+        "--runs",
+        str(runs),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
     while not list(runs.glob("*/meta.json")) and time.monotonic() < deadline:
@@ -191,7 +223,13 @@ REAL_SHA = "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436"
 def served_release(base_url: str, sha256: str | None = REAL_SHA):
     from movierec.data import Release
 
-    return Release(name="ml-latest-small", url=f"{base_url}/ml-latest-small.zip", sha256=sha256, n_movies=9742, n_ratings=100836)
+    return Release(
+        name="ml-latest-small",
+        url=f"{base_url}/ml-latest-small.zip",
+        sha256=sha256,
+        n_movies=9742,
+        n_ratings=100836,
+    )
 
 
 @pytest.mark.integration
@@ -235,7 +273,9 @@ def test_offline_download_names_the_environment_variable(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    with pytest.raises(DataError, match=r"cannot download .*Offline\? .*export MOVIEREC_DATA=/path/to/ml-latest-small.zip"):
+    with pytest.raises(
+        DataError, match=r"cannot download .*Offline\? .*export MOVIEREC_DATA=/path/to/ml-latest-small.zip"
+    ):
         download_release(served_release(f"http://127.0.0.1:{closed_port}"), tmp_path / "cache")
 
 
@@ -254,9 +294,11 @@ def test_truncated_archive(archive, tmp_path):
     from movierec.errors import DataError
 
     truncated = tmp_path / "ml-latest-small.zip"
-    truncated.write_bytes(archive.read_bytes()[: 400_000])
+    truncated.write_bytes(archive.read_bytes()[:400_000])
     for verify in (True, False):
-        with pytest.raises(DataError, match="ml-latest-small.zip is not a readable zip archive .*: download it again"):
+        with pytest.raises(
+            DataError, match="ml-latest-small.zip is not a readable zip archive .*: download it again"
+        ):
             load_movielens(truncated, verify=verify)
 
 
@@ -278,10 +320,14 @@ def test_archive_without_ratings(unpacked, tmp_path):
 @pytest.mark.parametrize(
     "edit,message",
     [
-        (lambda text: text.replace("userId,movieId,rating,timestamp", "userId,movieId,score,timestamp", 1),
-         r"ratings.csv lacks column\(s\) rating \(has userId, movieId, score, timestamp\)"),
-        (lambda text: text.replace("1,1,4.0,964982703", "1,1,four,964982703", 1),
-         r"ratings.csv column 'rating' must be numeric, but row 2 holds 'four'"),
+        (
+            lambda text: text.replace("userId,movieId,rating,timestamp", "userId,movieId,score,timestamp", 1),
+            r"ratings.csv lacks column\(s\) rating \(has userId, movieId, score, timestamp\)",
+        ),
+        (
+            lambda text: text.replace("1,1,4.0,964982703", "1,1,four,964982703", 1),
+            r"ratings.csv column 'rating' must be numeric, but row 2 holds 'four'",
+        ),
         (lambda text: "", r"ratings.csv is empty"),
     ],
     ids=["missing column", "non-numeric rating", "empty file"],
@@ -309,12 +355,16 @@ def test_non_ascii_titles_round_trip(movielens, tmp_path):
 
 # --- profiles that are not what they seem ---------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "content,message",
     [
         (b"1: 2\nepochs: 3\n", "unknown parameter\\(s\\) 1: allowed are"),
         (b"\xff\xfe\x00garbage", "cannot be read as UTF-8 text"),
-        (b"adam_lrs: [" + b"9" * 400 + b"]\n", "adam_lrs=.* has the wrong type: adam_lrs must be a list of finite numbers"),
+        (
+            b"adam_lrs: [" + b"9" * 400 + b"]\n",
+            "adam_lrs=.* has the wrong type: adam_lrs must be a list of finite numbers",
+        ),
         (b"epochs: [1, 2\n", "is not valid YAML at line 2, column 1: expected ',' or ']'"),
         (b"- just\n- a list\n", "must be a mapping of parameter: value"),
     ],
@@ -362,7 +412,9 @@ def test_run_keys_cannot_leave_the_store(tmp_path):
 def test_threshold_and_dataset_must_match_the_data(tmp_path):
     from movierec.errors import ParameterError
 
-    with pytest.raises(ParameterError, match="threshold=3 is not allowed here: these likes were built with threshold 4"):
+    with pytest.raises(
+        ParameterError, match="threshold=3 is not allowed here: these likes were built with threshold 4"
+    ):
         sweep([TrainConfig(threshold=3.0, epochs=1, dim=1)], small_likes(), "data", RunStore(tmp_path))
 
 
@@ -375,13 +427,16 @@ def test_corrupt_compressed_data_in_an_unpinned_archive(tmp_path, capsys):
     archive = tmp_path / "ml-latest.zip"
     rows = "".join(f"{u},{m},4.0,{u * m}\n" for u in range(1, 200) for m in range(1, 30))
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        bundle.writestr("ml-latest/movies.csv", "movieId,title,genres\n" + "".join(f"{m},M {m} (2000),Drama\n" for m in range(1, 30)))
+        bundle.writestr(
+            "ml-latest/movies.csv",
+            "movieId,title,genres\n" + "".join(f"{m},M {m} (2000),Drama\n" for m in range(1, 30)),
+        )
         bundle.writestr("ml-latest/ratings.csv", "userId,movieId,rating,timestamp\n" + rows)
     data = bytearray(archive.read_bytes())
     with zipfile.ZipFile(archive) as bundle:
         info = bundle.getinfo("ml-latest/ratings.csv")
     middle = info.header_offset + 30 + len(info.filename) + info.compress_size // 2
-    data[middle:middle + 64] = bytes(64)
+    data[middle : middle + 64] = bytes(64)
     archive.write_bytes(bytes(data))
     with pytest.raises(DataError, match="ratings.csv is damaged .*download it again"):
         load_movielens(archive, dataset="ml-latest", verify=False)

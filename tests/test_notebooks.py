@@ -36,7 +36,11 @@ def test_sources_are_clean_with_one_parameters_cell_and_a_results_cell(path):
     book = nbformat.read(path, as_version=4)
     tagged = [cell for cell in book.cells if "parameters" in cell.metadata.get("tags", [])]
     assert len(tagged) == 1
-    assert all(not cell.get("outputs") and not cell.get("execution_count") for cell in book.cells if cell.cell_type == "code")
+    assert all(
+        not cell.get("outputs") and not cell.get("execution_count")
+        for cell in book.cells
+        if cell.cell_type == "code"
+    )
     assert book.cells[0].cell_type == "markdown" and book.cells[0].source.startswith("# ")
     assert {"results", "remove-cell"} <= set(book.cells[-1].metadata.get("tags", []))
     assert "## Try it" in "\n".join(cell.source for cell in book.cells if cell.cell_type == "markdown")
@@ -92,15 +96,24 @@ class TestSmokeBook:
     def test_data_page_reproduces_the_reference_figures(self, smoke_book):
         results = self.results(smoke_book, "01_data")
         assert results["summary"] == {
-            "movies": 9742, "ratings": 100836, "users": 610, "rated movies": 9724, "likes (rating >= 4)": 48580,
-            "X non-zeros": 6000360, "X max": 168, "X sum": 11098852, "||X||^2": 63482944,
+            "movies": 9742,
+            "ratings": 100836,
+            "users": 610,
+            "rated movies": 9724,
+            "likes (rating >= 4)": 48580,
+            "X non-zeros": 6000360,
+            "X max": 168,
+            "X sum": 11098852,
+            "||X||^2": 63482944,
         }
         assert results["x_slice"][0] == [0, 21, 11, 0, 7, 27, 7, 1, 4, 19]
 
     def test_model_page_checks_exactness_and_trains(self, smoke_book):
         results = self.results(smoke_book, "02_model")
         assert results["check_relative_difference"] < 1e-12
-        assert results["epochs"] == 5 + 1 and results["status"] == "finished"  # costs before the first step and after each of 5
+        assert (
+            results["epochs"] == 5 + 1 and results["status"] == "finished"
+        )  # costs before the first step and after each of 5
         assert results["final_cost"] < results["first_cost"]
 
     def test_optimizer_page_records_each_run(self, smoke_book):
@@ -143,7 +156,10 @@ class TestSmokeBook:
 @pytest.mark.parametrize(
     "source,message",
     [
-        ("x = 1\nraise ValueError('broken on purpose')", r"broken.ipynb failed in cell 1 .*ValueError: broken on purpose"),
+        (
+            "x = 1\nraise ValueError('broken on purpose')",
+            r"broken.ipynb failed in cell 1 .*ValueError: broken on purpose",
+        ),
         ("import sys\nprint('careful', file=sys.stderr)", r"broken.ipynb: cell 1 wrote to stderr: careful"),
     ],
     ids=["exception", "stderr"],

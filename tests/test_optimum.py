@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -10,7 +12,12 @@ import torch
 from conftest import random_likes
 from movierec.cost import CoLikeCost
 from movierec.optimum import (
-    best_cost, heavy_ball_bound, hessian_product, hessian_top_eigenvalue, lambda_max, stability_configs,
+    best_cost,
+    heavy_ball_bound,
+    hessian_product,
+    hessian_top_eigenvalue,
+    lambda_max,
+    stability_configs,
 )
 from movierec.runs import RunStore, sweep
 from movierec.train import train
@@ -19,11 +26,15 @@ from movierec.train import train
 def test_best_cost_is_below_a_long_adam_run_and_never_rises():
     likes = random_likes(60, 40, 0.15, seed=0)
     optimum = best_cost(likes, 3, tol=1e-10, max_iterations=2000)
-    assert all(b <= a * (1 + 1e-12) for a, b in zip(optimum.history, optimum.history[1:]))
-    adam = train(likes, optimizer="adam", lr=0.05, epochs=800, dim=3, init_std=0.1, device="cpu", dtype="float64")
+    assert all(b <= a * (1 + 1e-12) for a, b in pairwise(optimum.history))
+    adam = train(
+        likes, optimizer="adam", lr=0.05, epochs=800, dim=3, init_std=0.1, device="cpu", dtype="float64"
+    )
     assert optimum.cost <= adam.final_cost * (1 + 1e-6)
     cost = CoLikeCost(likes, "cpu", torch.float64)
-    assert cost.value(torch.from_numpy(optimum.embeddings.astype(np.float64))) == pytest.approx(optimum.cost, rel=1e-6)
+    assert cost.value(torch.from_numpy(optimum.embeddings.astype(np.float64))) == pytest.approx(
+        optimum.cost, rel=1e-6
+    )
 
 
 def blocks(sizes: list[tuple[int, int]]) -> sp.csr_matrix:
@@ -54,7 +65,10 @@ def test_hessian_product_matches_finite_differences():
     V, E = rng.standard_normal((4, 25)), rng.standard_normal((4, 25))
     cost = CoLikeCost(likes, "cpu", torch.float64)
     step = 1e-5
-    grad = lambda W: cost.value_and_grad(torch.from_numpy(W))[1].numpy()
+
+    def grad(W):
+        return cost.value_and_grad(torch.from_numpy(W))[1].numpy()
+
     numeric = (grad(V + step * E) - grad(V - step * E)) / (2 * step)
     assert np.allclose(hessian_product(likes, V, E), numeric, rtol=1e-5, atol=1e-5)
 
@@ -66,7 +80,9 @@ def test_curvature_near_the_origin_is_minus_four_x():
     np.fill_diagonal(dense, 0)
     assert top == pytest.approx(np.linalg.eigvalsh(dense)[-1])
     # At V = 0 the Hessian is -4 X in each row of V, so its largest eigenvalue is -4 lambda_min(X).
-    assert hessian_top_eigenvalue(likes, np.zeros((2, 25))) == pytest.approx(-4 * np.linalg.eigvalsh(dense)[0], rel=1e-6)
+    assert hessian_top_eigenvalue(likes, np.zeros((2, 25))) == pytest.approx(
+        -4 * np.linalg.eigvalsh(dense)[0], rel=1e-6
+    )
     assert heavy_ball_bound(100.0, 0.9) == pytest.approx(0.038)
 
 
@@ -81,7 +97,11 @@ def test_real_optimum_lambda_max_and_sgd_bound(likes, tmp_path):
     bound = heavy_ball_bound(curvature)
     # Above the bound at the optimum: diverges. Well below it (the path to the optimum is
     # about twice as steep as the optimum itself): converges.
-    above, below = sweep(stability_configs([1.5 * bound, 0.3 * bound], 64, 100, 0.5, 576, "ml-latest-small"),
-                         likes, "test", RunStore(tmp_path), "cpu")
+    above, below = sweep(
+        stability_configs([1.5 * bound, 0.3 * bound], 64, 100, 0.5, 576, "ml-latest-small"),
+        likes,
+        "test",
+        RunStore(tmp_path),
+        "cpu",
+    )
     assert above.status == "diverged" and below.status == "finished"
-

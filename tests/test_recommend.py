@@ -21,7 +21,9 @@ def test_title_forms_move_articles_and_drop_years():
     assert "les miserables (1995)" in title_forms("Misérables, Les (1995)")
 
 
-@pytest.mark.parametrize("typed", ["Matrix, The (1999)", "the matrix", "THE MATRIX (1999)", "  matrix, the ", "id:10"])
+@pytest.mark.parametrize(
+    "typed", ["Matrix, The (1999)", "the matrix", "THE MATRIX (1999)", "  matrix, the ", "id:10"]
+)
 def test_resolution_forms(index, typed):
     assert index.resolve(typed) == 0
 

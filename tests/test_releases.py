@@ -25,7 +25,11 @@ def write_zip(path, files: dict[str, bytes]):
 def csv_files(folder: str) -> dict[str, bytes]:
     movies = 'movieId,title,genres\n10,"Matrix, The (1999)",Action|Sci-Fi\n20,Misérables (1995),Drama\n'
     ratings = "userId,movieId,rating,timestamp\n" + "".join(f"{u},{m},{r},{t}\n" for u, m, r, t in RATINGS)
-    return {f"{folder}/movies.csv": movies.encode(), f"{folder}/ratings.csv": ratings.encode(), f"{folder}/README.txt": b"x"}
+    return {
+        f"{folder}/movies.csv": movies.encode(),
+        f"{folder}/ratings.csv": ratings.encode(),
+        f"{folder}/README.txt": b"x",
+    }
 
 
 def dat_files(folder: str, encoding: str) -> dict[str, bytes]:
@@ -35,16 +39,44 @@ def dat_files(folder: str, encoding: str) -> dict[str, bytes]:
 
 
 def item_line(movie_id: int, title: str, flags: set[int]) -> str:
-    return f"{movie_id}|{title}|01-Jan-1995||http://us.imdb.com/x|" + "|".join("1" if g in flags else "0" for g in range(19))
+    return f"{movie_id}|{title}|01-Jan-1995||http://us.imdb.com/x|" + "|".join(
+        "1" if g in flags else "0" for g in range(19)
+    )
 
 
 def ml100k_files(with_genre_file: bool) -> dict[str, bytes]:
-    items = "\n".join([item_line(10, "Matrix, The (1999)", {1, 15}), item_line(20, "Misérables (1995)", {8})]) + "\n"
+    items = (
+        "\n".join([item_line(10, "Matrix, The (1999)", {1, 15}), item_line(20, "Misérables (1995)", {8})])
+        + "\n"
+    )
     ratings = "".join(f"{u}\t{m}\t{int(r)}\t{t}\n" for u, m, r, t in RATINGS)
-    files = {"ml-100k/u.item": items.encode("latin-1"), "ml-100k/u.data": ratings.encode(), "ml-100k/u1.base": b"1\t2\t3\t4\n"}
+    files = {
+        "ml-100k/u.item": items.encode("latin-1"),
+        "ml-100k/u.data": ratings.encode(),
+        "ml-100k/u1.base": b"1\t2\t3\t4\n",
+    }
     if with_genre_file:
-        names = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
-                 "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western"]
+        names = [
+            "unknown",
+            "Action",
+            "Adventure",
+            "Animation",
+            "Children's",
+            "Comedy",
+            "Crime",
+            "Documentary",
+            "Drama",
+            "Fantasy",
+            "Film-Noir",
+            "Horror",
+            "Musical",
+            "Mystery",
+            "Romance",
+            "Sci-Fi",
+            "Thriller",
+            "War",
+            "Western",
+        ]
         files["ml-100k/u.genre"] = "".join(f"{name}|{i}\n" for i, name in enumerate(names)).encode()
     return files
 
@@ -65,9 +97,13 @@ def test_csv_releases_load(name, tmp_path):
     assert data.release == name and data.movies["genres"].tolist() == ["Action|Sci-Fi", "Drama"]
 
 
-@pytest.mark.parametrize("name,folder,encoding", [("ml-1m", "ml-1m", "latin-1"), ("ml-10m", "ml-10M100K", "utf-8")])
+@pytest.mark.parametrize(
+    "name,folder,encoding", [("ml-1m", "ml-1m", "latin-1"), ("ml-10m", "ml-10M100K", "utf-8")]
+)
 def test_dat_releases_load(name, folder, encoding, tmp_path):
-    data = load_movielens(write_zip(tmp_path / f"{name}.zip", dat_files(folder, encoding)), dataset=name, verify=False)
+    data = load_movielens(
+        write_zip(tmp_path / f"{name}.zip", dat_files(folder, encoding)), dataset=name, verify=False
+    )
     check_tables(data)
     assert RELEASES[name].folder == folder
 
@@ -90,7 +126,10 @@ def test_unpacked_folders_are_checked_against_known_counts(tmp_path):
 
 def test_pins():
     assert get_release("ml-1m").sha256 == "a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20"
-    assert get_release("ml-latest-small").sha256 == "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436"
+    assert (
+        get_release("ml-latest-small").sha256
+        == "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436"
+    )
     for name in ("ml-100k", "ml-10m", "ml-20m", "ml-25m", "ml-32m", "ml-latest"):
         assert RELEASES[name].sha256 is None and "unpinned" in RELEASES[name].note
     for release in RELEASES.values():
@@ -113,7 +152,9 @@ def test_unknown_dataset_is_an_error(tmp_path):
 def test_bad_value_in_dat_ratings_is_named(tmp_path):
     files = dat_files("ml-1m", "latin-1")
     files["ml-1m/ratings.dat"] += b"4::10::five::978300275\n"
-    with pytest.raises(DataError, match=r"ratings.dat column 'rating' must be numeric, but row \d+ holds 'five'"):
+    with pytest.raises(
+        DataError, match=r"ratings.dat column 'rating' must be numeric, but row \d+ holds 'five'"
+    ):
         load_movielens(write_zip(tmp_path / "ml-1m.zip", files), dataset="ml-1m", verify=False)
 
 
@@ -126,5 +167,7 @@ def test_missing_file_names_it(tmp_path):
 
 def test_duplicate_ratings_still_keep_the_latest():
     movies = pd.DataFrame({"movieId": [10], "title": ["a"], "genres": ["b"]}).astype(MOVIE_TYPES)
-    ratings = pd.DataFrame({"userId": [7, 7], "movieId": [10, 10], "rating": [5.0, 1.0], "timestamp": [2, 1]}).astype(RATING_TYPES)
+    ratings = pd.DataFrame(
+        {"userId": [7, 7], "movieId": [10, 10], "rating": [5.0, 1.0], "timestamp": [2, 1]}
+    ).astype(RATING_TYPES)
     assert likes_matrix(ratings, movies).matrix.toarray().tolist() == [[1.0]]

@@ -79,7 +79,10 @@ def test_sweep_reuses_finished_runs_and_recomputes_damaged(tmp_path, small_likes
 
 
 def test_summary_table_columns(small_likes):
-    results = [train(small_likes, epochs=2, dim=2), train(small_likes, optimizer="sgd", lr=1e6, epochs=30, dim=2)]
+    results = [
+        train(small_likes, epochs=2, dim=2),
+        train(small_likes, optimizer="sgd", lr=1e6, epochs=30, dim=2),
+    ]
     table = summary_table(results)
     assert list(table.columns) == ["optimizer", "lr", "final cost", "lowest cost", "status", "seconds"]
     assert table["status"].iloc[0] == "finished" and table["status"].iloc[1].startswith("diverged at epoch")

@@ -13,7 +13,7 @@ SMALL = Shape(n_users=50, n_movies=200, n_ratings=3_000)
 
 def test_same_seed_same_tables_other_seed_other_tables():
     first, second, other = synthetic_tables(SMALL, 1), synthetic_tables(SMALL, 1), synthetic_tables(SMALL, 2)
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=True):
         pd.testing.assert_frame_equal(a, b)
     assert not first[1].equals(other[1])
 
@@ -27,7 +27,12 @@ def test_shapes_and_types():
     assert set(np.unique(ratings["rating"])) <= {x / 2 for x in range(1, 11)}
     assert 0.3 < (ratings["rating"] >= 4).mean() < 0.7
     assert movies.dtypes.astype(str).to_dict() == {"movieId": "int32", "title": "string", "genres": "string"}
-    assert ratings.dtypes.astype(str).to_dict() == {"userId": "int32", "movieId": "int32", "rating": "float32", "timestamp": "int64"}
+    assert ratings.dtypes.astype(str).to_dict() == {
+        "userId": "int32",
+        "movieId": "int32",
+        "rating": "float32",
+        "timestamp": "int64",
+    }
 
 
 def test_popularity_is_zipf_like():

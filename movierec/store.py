@@ -1,4 +1,4 @@
-"""Runs on disk: history, embeddings and metadata, keyed by parameters and data checksum.
+"""The run store: each run's history, embeddings and metadata on disk, keyed by parameters and data.
 
 Each file is written to a temporary name and renamed into place, and ``meta.json``
 (which holds the SHA-256 of the other two) is written last: a run killed half-way
@@ -14,22 +14,30 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .cost import CoLikeCost
-from .data import Likes, file_sha256
+from .data import file_sha256
 from .errors import ParameterError, StoreError
-from .train import DTYPES, TrainConfig, TrainResult, pick_device, train
+from .train import TrainConfig, TrainResult
 
 RUNS_ENV = "MOVIEREC_RUNS"
 META, HISTORY, EMBEDDINGS = "meta.json", "history.csv", "embeddings.npy"
 FORMAT_VERSION = 2  # 2: history ends with the cost of the stored embeddings
-META_FIELDS = ("format", "key", "config", "status", "diverged_epoch", "data_checksum", "device", "versions", "sha256")
+META_FIELDS = (
+    "format",
+    "key",
+    "config",
+    "status",
+    "diverged_epoch",
+    "data_checksum",
+    "device",
+    "versions",
+    "sha256",
+)
 RUN_KEY = re.compile(r"[0-9a-f]{16}")
 
 
@@ -79,6 +87,7 @@ class RunStore:
                 "status": result.status,
                 "diverged_epoch": result.diverged_epoch,
                 "data_checksum": result.data_checksum,
+                "data": result.data_label,
                 "device": result.device,
                 "versions": result.versions,
                 "sha256": {EMBEDDINGS: embeddings_sha, HISTORY: history_sha},
@@ -94,25 +103,37 @@ class RunStore:
     def _meta(self, key: str) -> tuple[dict, TrainConfig]:
         """A run's metadata and parameters, checked: a :class:`StoreError` if not a run of ours."""
         if not RUN_KEY.fullmatch(key):
-            raise StoreError(f"{key!r} is not a run key: keys are 16 hexadecimal digits (see `movierec runs`)")
+            raise StoreError(
+                f"{key!r} is not a run key: keys are 16 hexadecimal digits (see `movierec runs`)"
+            )
         path = self.path(key) / META
         try:
             meta = json.loads(path.read_text())
         except FileNotFoundError:
-            raise StoreError(f"run {key} is not stored (or incomplete) in {self.root}: see `movierec runs`") from None
+            raise StoreError(
+                f"run {key} is not stored (or incomplete) in {self.root}: see `movierec runs`"
+            ) from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise StoreError(f"run {key} in {self.root} has unreadable metadata ({error}): it will be recomputed") from None
+            raise StoreError(
+                f"run {key} in {self.root} has unreadable metadata ({error}): it will be recomputed"
+            ) from None
         missing = sorted(set(META_FIELDS) - set(meta)) if isinstance(meta, dict) else list(META_FIELDS)
         if missing or meta.get("key") != key:
-            raise StoreError(f"run {key} in {self.root} has damaged metadata ({', '.join(missing) or 'key'}): "
-                             f"it will be recomputed")
+            raise StoreError(
+                f"run {key} in {self.root} has damaged metadata ({', '.join(missing) or 'key'}): "
+                f"it will be recomputed"
+            )
         if meta["format"] != FORMAT_VERSION:
-            raise StoreError(f"run {key} in {self.root} is in store format {meta['format']!r}, this movierec "
-                             f"reads format {FORMAT_VERSION}: it will be recomputed")
+            raise StoreError(
+                f"run {key} in {self.root} is in store format {meta['format']!r}, this movierec "
+                f"reads format {FORMAT_VERSION}: it will be recomputed"
+            )
         try:
             return meta, TrainConfig(**meta["config"])
         except (TypeError, ParameterError) as error:
-            raise StoreError(f"run {key} in {self.root} has impossible parameters ({error}): it will be recomputed") from None
+            raise StoreError(
+                f"run {key} in {self.root} has impossible parameters ({error}): it will be recomputed"
+            ) from None
 
     def load(self, key: str) -> TrainResult:
         """Read run ``key`` back, checking every file against the checksums in its metadata."""
@@ -121,13 +142,20 @@ class RunStore:
         try:
             for name, expected in meta["sha256"].items():
                 if file_sha256(folder / name) != expected:
-                    raise StoreError(f"run {key}: {name} does not match its checksum (damaged): it will be recomputed")
+                    raise StoreError(
+                        f"run {key}: {name} does not match its checksum (damaged): it will be recomputed"
+                    )
             history = pd.read_csv(folder / HISTORY)
             embeddings = np.load(folder / EMBEDDINGS)
         except FileNotFoundError as error:
-            raise StoreError(f"run {key} is incomplete in {self.root} (no {Path(error.filename).name}): it will be recomputed") from None
+            raise StoreError(
+                f"run {key} is incomplete in {self.root} (no {Path(error.filename).name}): "
+                f"it will be recomputed"
+            ) from None
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-            raise StoreError(f"run {key} in {self.root} cannot be read ({error}): it will be recomputed") from error
+            raise StoreError(
+                f"run {key} in {self.root} cannot be read ({error}): it will be recomputed"
+            ) from error
         return TrainResult(
             config=config,
             history=history,
@@ -135,6 +163,7 @@ class RunStore:
             status=meta["status"],
             diverged_epoch=meta["diverged_epoch"],
             data_checksum=meta["data_checksum"],
+            data_label=meta.get("data", ""),
             device=meta["device"],
             versions=meta["versions"],
         )
@@ -156,70 +185,35 @@ class RunStore:
         return sorted(p.parent.name for p in self.root.glob(f"*/{META}"))
 
     def table(self) -> pd.DataFrame:
-        """One row per stored run: key, parameters and status (``damaged`` when unreadable)."""
+        """One row per stored run, newest first: when, key, what it trained on, optimizer, lr,
+        d, epochs, status and final cost (``damaged`` when the run cannot be read)."""
         rows = []
         for key in self.keys():
+            stored = (self.path(key) / META).stat().st_mtime
             try:
-                meta, _ = self._meta(key)
-                rows.append({"key": key, **meta["config"], "status": meta["status"], "diverged_epoch": meta["diverged_epoch"]})
-            except StoreError:
-                rows.append({"key": key, "status": "damaged"})
-        table = pd.DataFrame(rows)
-        if "diverged_epoch" in table:
-            table["diverged_epoch"] = table["diverged_epoch"].astype("Int64")
-        return table
-
-def sweep(
-    configs: Iterable[TrainConfig],
-    likes: Likes,
-    data_checksum: str,
-    store: RunStore | None = None,
-    device: str = "auto",
-) -> list[TrainResult]:
-    """Run each configuration, reusing finished runs and recomputing missing or damaged ones.
-
-    The cost object (sparse L on the device) is built once per dtype and shared.
-    Book page: "The optimizer study".
-    """
-    store = store or RunStore()
-    target = pick_device(device)
-    costs: dict[str, CoLikeCost] = {}
-    results = []
-    for config in configs:
-        if config.threshold != likes.threshold:
-            raise ParameterError(
-                f"threshold={config.threshold:g} is not allowed here: these likes were built with "
-                f"threshold {likes.threshold:g}; build them again with likes_matrix(..., threshold={config.threshold:g})"
+                meta, config = self._meta(key)
+                history = pd.read_csv(self.path(key) / HISTORY, usecols=["cost"])
+                rows.append(
+                    {
+                        "stored": stored,
+                        "key": key,
+                        "data": meta.get("data") or "?",
+                        "optimizer": config.optimizer,
+                        "lr": config.lr,
+                        "d": config.dim,
+                        "epochs": config.epochs,
+                        "status": "finished"
+                        if meta["status"] == "finished"
+                        else f"diverged@{meta['diverged_epoch']}",
+                        "final cost": float(history["cost"].iloc[-1]),
+                    }
+                )
+            except (StoreError, OSError, ValueError, KeyError, IndexError):
+                rows.append({"stored": stored, "key": key, "status": "damaged"})
+        if not rows:
+            return pd.DataFrame(
+                columns=["stored", "key", "data", "optimizer", "lr", "d", "epochs", "status", "final cost"]
             )
-        result = store.find(config, data_checksum)
-        if result is None:
-            if config.dtype not in costs:
-                costs[config.dtype] = CoLikeCost(likes, target, DTYPES[config.dtype])
-            result = train(likes, config, data_checksum=data_checksum, device=target, cost=costs[config.dtype])
-            store.save(result)
-        results.append(result)
-    return results
-
-
-def format_cost(value: float) -> str:
-    """A cost for a table: thousands separators, or scientific notation once it has blown up."""
-    return f"{value:,.0f}" if abs(value) < 1e12 else f"{value:.2e}"
-
-
-def summary_table(results: Iterable[TrainResult], optimum: float | None = None) -> pd.DataFrame:
-    """Optimizer, lr, final and lowest cost, status and seconds: one row per run; with the
-    best achievable cost ``optimum``, also how far above it each run ended (in %)."""
-    rows = []
-    for r in results:
-        row = {
-            "optimizer": r.config.optimizer,
-            "lr": r.config.lr,
-            "final cost": r.final_cost,
-            "lowest cost": r.lowest_cost,
-            "status": r.status_text,
-            "seconds": r.seconds,
-        }
-        if optimum is not None:
-            row["% above optimum"] = 100 * (r.final_cost - optimum) / optimum if r.status == "finished" else float("nan")
-        rows.append(row)
-    return pd.DataFrame(rows)
+        table = pd.DataFrame(rows).sort_values(["stored", "key"], ascending=[False, True], kind="stable")
+        table["stored"] = pd.to_datetime(table["stored"], unit="s").dt.strftime("%Y-%m-%d %H:%M")
+        return table.reset_index(drop=True)

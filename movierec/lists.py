@@ -1,4 +1,4 @@
-"""How recommendation lists change between runs: side by side, overlap, entries and exits.
+"""How the recommendation lists of several runs differ: side by side, overlap, entries and exits.
 
 Book page: "Recommendations".
 """
@@ -22,13 +22,18 @@ def jaccard_overlap(lists: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     sets = {label: set(table["movieId"]) for label, table in lists.items()}
     labels = list(sets)
     return pd.DataFrame(
-        [[len(sets[a] & sets[b]) / len(sets[a] | sets[b]) if sets[a] | sets[b] else 1.0 for b in labels] for a in labels],
+        [
+            [len(sets[a] & sets[b]) / len(sets[a] | sets[b]) if sets[a] | sets[b] else 1.0 for b in labels]
+            for a in labels
+        ],
         index=labels,
         columns=labels,
     )
 
 
-def list_changes(lists: Mapping[str, pd.DataFrame], reference: str, costs: Mapping[str, float] | None = None) -> pd.DataFrame:
+def list_changes(
+    lists: Mapping[str, pd.DataFrame], reference: str, costs: Mapping[str, float] | None = None
+) -> pd.DataFrame:
     """For each run, the titles that enter and leave compared with the ``reference`` run;
     with ``costs`` (final cost per run), also each run's cost as a multiple of the reference's."""
     if reference not in lists:
@@ -42,11 +47,13 @@ def list_changes(lists: Mapping[str, pd.DataFrame], reference: str, costs: Mappi
         row = {"run": label}
         if costs is not None:
             row["cost / reference cost"] = costs[label] / costs[reference]
-        row.update({
-            "kept": sum(title in base for title in titles),
-            "enter": "; ".join(title for title in titles if title not in base) or "-",
-            "leave": "; ".join(title for title in base if title not in titles) or "-",
-        })
+        row.update(
+            {
+                "kept": sum(title in base for title in titles),
+                "enter": "; ".join(title for title in titles if title not in base) or "-",
+                "leave": "; ".join(title for title in base if title not in titles) or "-",
+            }
+        )
         rows.append(row)
     columns = ["run", *(["cost / reference cost"] if costs is not None else []), "kept", "enter", "leave"]
     return pd.DataFrame(rows, columns=columns)
