@@ -54,6 +54,7 @@ from .store import atomic_write
 from .tables import format_lr
 from .titles import ARTICLES, TitleIndex
 from .train import TrainResult
+from .workspace import Workspace
 
 ELEMENT_ID = "try-recommender"
 DATA_FILE = "recommender-data.js"
@@ -227,6 +228,11 @@ def _run_entry(label: str, result: TrainResult, count: int) -> tuple[dict[str, A
     return entry, bound
 
 
+def vector_bytes(runs: Mapping[str, TrainResult]) -> int:
+    """Bytes the runs' int8 vectors take in the data file (base64: 4 characters per 3 bytes)."""
+    return sum(4 * math.ceil(np.asarray(result.embeddings).size / 3) for result in runs.values())
+
+
 def _check_export(
     runs: Mapping[str, TrainResult], movies: pd.DataFrame, index: TitleIndex, limit: int
 ) -> None:
@@ -241,7 +247,7 @@ def _check_export(
     broken = [title for title in titles if "\n" in title]
     if broken:
         raise ParameterError(f"title {broken[0]!r} holds a line break: fix it in movies.csv")
-    estimate = sum(4 * math.ceil(np.asarray(result.embeddings).size / 3) for result in runs.values())
+    estimate = vector_bytes(runs)
     if estimate > limit:
         dims = ", ".join(f"{label}: d = {np.asarray(r.embeddings).shape[0]:,}" for label, r in runs.items())
         raise ParameterError(
@@ -345,3 +351,47 @@ def show(static_prefix: str = STATIC_PREFIX, initial_titles: Sequence[str] = ())
     from IPython.display import HTML
 
     return HTML(embed_html(static_prefix, initial_titles))
+
+
+@dataclass(frozen=True)
+class PageWidget:
+    """What the Recommendations page shows: the widget (with the asset it reads), or a note
+    saying why it is left out. The last line of a notebook cell displays it."""
+
+    html: str
+    asset: WidgetAsset | None = None
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def record(self) -> dict[str, Any]:
+        """:meth:`WidgetAsset.record`, or empty ``assets`` when the widget is left out."""
+        return self.asset.record() if self.asset else {"assets": [], "data_bytes": 0, "score_error": {}}
+
+
+def on_page(
+    results: Sequence[TrainResult],
+    ws: Workspace,
+    initial_titles: Sequence[str] = (),
+    folder: str | Path = ASSET_FOLDER,
+    static_prefix: str = STATIC_PREFIX,
+) -> PageWidget:
+    """The widget for a chapter notebook: :func:`choose_runs` of ``results``, :func:`export` into
+    ``folder`` (relative to the book's root, where the driver runs the notebooks) with each
+    movie's likes as popularity, and :func:`embed_html`. When no run finished, or the runs
+    are too large for a web page (d = n), a one-line note instead, so every profile builds."""
+    runs = choose_runs(results)
+    if not runs:
+        return PageWidget(
+            '<p class="movierec-note">The in-page recommender is left out: no run finished.</p>'
+        )
+    if vector_bytes(runs) > MAX_DATA_BYTES:
+        dims = sorted({int(np.asarray(result.embeddings).shape[0]) for result in runs.values()})
+        return PageWidget(
+            '<p class="movierec-note">The in-page recommender is left out: runs at d = '
+            f"{', '.join(f'{dim:,}' for dim in dims)} would make readers download "
+            f"{vector_bytes(runs) / 1e6:,.0f} MB. Build the book with a small <code>dim</code> to get it.</p>"
+        )
+    likes = np.asarray(ws.likes.matrix.sum(axis=0)).ravel()
+    asset = export(runs, ws.data.movies, ws.titles, folder, popularity=likes)
+    return PageWidget(embed_html(static_prefix, initial_titles), asset)

@@ -15,6 +15,7 @@ import tomllib
 from fnmatch import fnmatch
 from importlib.resources import files
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -224,6 +225,24 @@ def test_embed_html_is_the_container_then_the_stylesheet_and_scripts():
     ]
     assert positions == sorted(positions) and positions[0] > markup.index("</div>")
     assert widget.show().data == widget.embed_html()
+
+
+def test_on_page_exports_the_best_runs_or_says_why_the_widget_is_left_out(tmp_path):
+    movies, ratings = tiny_tables()
+    likes = mr.likes_matrix(ratings, movies)
+    ws = SimpleNamespace(data=SimpleNamespace(movies=movies), likes=likes, titles=mr.TitleIndex(movies))
+    results = [fake_run("adam", 0.5, 3.0), fake_run("adam", 0.1, 2.0), fake_run("sgd", 0.1, 1.0, "diverged")]
+    shown = widget.on_page(results, ws, ["Toy Story (1995)"], tmp_path / "recommender")
+    assert 'id="try-recommender"' in shown._repr_html_() and "Toy Story (1995)" in shown.html
+    assert shown.asset is not None and list(shown.asset.score_error) == ["adam, lr 0.1"]
+    assert shown.record()["assets"] == [path.as_posix() for path in shown.asset.files]
+    data = widget.read_asset(tmp_path / "recommender" / "recommender-data.js")
+    assert data["popularity"][1] == "/"  # Toy Story is among the most liked
+    left_out = widget.on_page(results[2:], ws, folder=tmp_path / "none")
+    assert "no run finished" in left_out.html and left_out.record()["assets"] == []
+    huge = fake_run("adam", 0.5, 3.0, dim=2000, n=3100)
+    assert "d = 2,000" in widget.on_page([huge], ws, folder=tmp_path / "none").html
+    assert not (tmp_path / "none").exists()
 
 
 def test_the_package_ships_the_widget_files():
