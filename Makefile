@@ -5,19 +5,33 @@ BIN := $(VENV)/bin
 PROFILE ?= default
 STAMP := $(VENV)/.installed
 
-.PHONY: book test clean
+.PHONY: book book-student test lint format clean
 
 book: $(STAMP)
-	$(BIN)/movierec book --profile $(PROFILE)
+	@$(BIN)/movierec book --profile $(PROFILE)
 
-test: $(STAMP)
+book-student: $(STAMP)
+	@$(BIN)/movierec book --profile $(PROFILE) --edition student
+
+test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
 $(STAMP): requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
-	touch $(STAMP)
+	@echo "make: installing requirements.txt into $(VENV) (about 70 s the first time, on 2 cores)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -c "import movierec, torch, jupyter_book" || { echo "make: the install failed: see the messages above"; exit 1; }
+	@touch $(STAMP)
+	@echo "make: installed; the tools are in $(VENV)/bin (or: source $(VENV)/bin/activate)"
 
 clean:
-	rm -rf _build book/executed
+	rm -rf _build book/executed book/_generated

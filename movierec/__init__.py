@@ -29,7 +29,19 @@ __version__ = "0.2.0"
 
 #: Modules loaded on first use (``mr.plots``, ``mr.book`` ...): the command line does not pay
 #: for matplotlib, nbformat or the baselines it never touches.
-LAZY_MODULES = ("baselines", "book", "course", "evaluate", "lists", "optimum", "pages", "plots", "synthetic")
+LAZY_MODULES = (
+    "baselines",
+    "book",
+    "course",
+    "evaluate",
+    "lists",
+    "optimum",
+    "pages",
+    "plots",
+    "prose",
+    "synthetic",
+    "widget",
+)
 
 
 def __getattr__(name: str):

@@ -192,10 +192,15 @@ def checked_grids(
 
 
 def tune_baselines(
-    split: Split, grids: Mapping[str, Mapping[str, Sequence[float]]], k: int = 10, seed: int = 0
+    split: Split,
+    grids: Mapping[str, Mapping[str, Sequence[float]]],
+    k: int = 10,
+    seed: int = 0,
+    only: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, list[Scored]]:
-    """Tune each baseline's grid on validation NDCG@k, then score it at its best point on
-    validation and test: (tuning table of every grid point, the scored baselines).
+    """Tune each baseline's grid (or only the baselines named in ``only``) on validation NDCG@k,
+    then score it at its best point on validation and test: (tuning table of every grid point,
+    the scored baselines).
 
     Book page: "Does it recommend well?".
     """
@@ -203,6 +208,8 @@ def tune_baselines(
     tuning: list[dict[str, Any]] = []
     scored = []
     for name, grid in checked_grids(grids).items():
+        if only is not None and name not in only:
+            continue
         baseline = BASELINES[name]
         scorer = baseline.fit(split.train, seed)
         best: tuple[float, dict[str, float], np.ndarray] | None = None

@@ -16,6 +16,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,7 +45,9 @@ EDITIONS = ("instructor", "student")
 INJECTED_TAG = "injected-parameters"
 SOLUTION_TAG = "solution"
 MATHJAX_SCRIPT = "tex-chtml.js"
-KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]  # the kernel's start-up warnings would clutter the terminal
+EXERCISE = re.compile(r"^`{3,}\{exercise\}[^\n]*\n:label: ([\w-]+)\n(.*?)^`{3,}\s*$", re.M | re.S)
+NOT_IN_NOTEBOOKS = {"book.py", "cli.py", "sphinxext.py"}
+KERNEL_QUIET = ["--IPKernelApp.log_level=CRITICAL"]  # the kernel's start-up warnings would clutter the terminal
 
 Say = Callable[[str], None]
 
@@ -142,11 +145,28 @@ def parameters_page_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def exercises_table(root: Path) -> str:
+    """The teachers' page table of every chapter's exercises and the book parameters each one
+    names, read from the notebooks (MyST), so it never drifts from them."""
+    rows = ["| chapter | exercise | parameters it changes |", "| --- | --- | --- |"]
+    for path in notebook_paths(root):
+        book = nbformat.read(path, as_version=4)
+        text = "\n".join(cell.source for cell in book.cells if cell.cell_type == "markdown")
+        for label, body in EXERCISE.findall(text):
+            named = [name for name in dict.fromkeys(re.findall(r"`([a-z_]+)`", body)) if name in PARAMETERS]
+            parameters = ", ".join(f"`{name}`" for name in named) or "no book parameter"
+            rows.append(f"| {{doc}}`{EXECUTED_DIR.name}/{path.stem}` | {{ref}}`{label}` | {parameters} |")
+    return "\n".join(rows) + "\n"
+
+
 def package_fingerprint() -> str:
-    """SHA-256 over the package's sources: a code change re-executes the notebooks."""
+    """SHA-256 over the package's sources that notebooks run (not the driver, the command line
+    or the Sphinx extension): a change there re-executes the notebooks."""
     digest = hashlib.sha256()
     package = Path(__file__).parent
     for source in sorted(package.rglob("*.py")):
+        if source.name in NOT_IN_NOTEBOOKS:
+            continue
         digest.update(source.relative_to(package).as_posix().encode() + source.read_bytes())
     return digest.hexdigest()
 
@@ -364,6 +384,7 @@ def build_book(
     generated = root / GENERATED_DIR
     generated.mkdir(parents=True, exist_ok=True)
     (generated / "parameters.md").write_text(parameters_page_table(), encoding="utf-8")
+    (generated / "exercises.md").write_text(exercises_table(root), encoding="utf-8")
     say(f"building the {edition} edition's HTML with jupyter-book (-W: any warning stops it)")
     html = build_html(root, edition, profile)
     say(f"done in {time.perf_counter() - start:.0f} s: open {html / 'index.html'}")

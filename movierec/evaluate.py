@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from .data import Likes
 from .errors import ParameterError
-from .recommend import unit_columns
+from .recommend import check_scoring, unit_columns
 from .store import RunStore
 from .study import config_grid, sweep
 from .tables import format_lr
@@ -33,6 +33,7 @@ HELD_OUT = 0.1
 USER_BATCH = 1024
 PARTS = ("validation", "test")
 METRICS = ("HR", "Recall", "Precision", "NDCG", "Coverage")
+RANK_DEPTH = 50  # test rankings are kept this deep, so that longer lists can be scored later
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,18 @@ def user_ndcg(ranked: np.ndarray, held_out: sp.spmatrix) -> np.ndarray:
     return (hits * discount).sum(axis=1) / ideal
 
 
+def user_metrics(ranked: np.ndarray, held_out: sp.spmatrix) -> dict[str, np.ndarray]:
+    """HR, Recall and NDCG at k = ranked.shape[1] of each user with held-out likes (in user
+    order), as :func:`ranking_metrics` averages them. Book page: "What should the embeddings fit?"."""
+    _, counts, hits = _hits(ranked, sp.csr_matrix(held_out))
+    n_hits = hits.sum(axis=1)
+    return {
+        "HR": (n_hits > 0).astype(np.float64),
+        "Recall": n_hits / np.minimum(counts, ranked.shape[1]),
+        "NDCG": user_ndcg(ranked, held_out),
+    }
+
+
 def ranking_metrics(
     ranked: np.ndarray, held_out: sp.spmatrix, n_items: int | None = None
 ) -> dict[str, float]:
@@ -237,6 +250,25 @@ def cosine_scores(vectors: np.ndarray | sp.spmatrix, inputs: sp.spmatrix) -> np.
     return out
 
 
+def dot_scores(vectors: np.ndarray, inputs: sp.spmatrix) -> np.ndarray:
+    """The dot-product rule for every user at once: the sum of the user's input vectors against
+    every movie's, (inputs V^T) V, in batches of users (d x n ``vectors``, users x n 0/1
+    ``inputs``). Book page: "What should the embeddings fit?"."""
+    vectors = np.asarray(vectors, dtype=np.float64)
+    inputs = sp.csr_matrix(inputs, dtype=np.float64)
+    out = np.empty(inputs.shape, dtype=np.float64)
+    with threadpool_limits(1, "blas"):
+        for start in range(0, inputs.shape[0], USER_BATCH):
+            out[start : start + USER_BATCH] = (inputs[start : start + USER_BATCH] @ vectors.T) @ vectors
+    return out
+
+
+def embedding_scores(embeddings: np.ndarray, inputs: sp.spmatrix, scoring: str = "cosine") -> np.ndarray:
+    """Users x movies scores of d x n ``embeddings`` by ``scoring``: ``cosine`` (the seed's rule,
+    :func:`cosine_scores`) or ``dot`` (:func:`dot_scores`). Book page: "What should the embeddings fit?"."""
+    return (cosine_scores if check_scoring(scoring) == "cosine" else dot_scores)(embeddings, inputs)
+
+
 def evaluate_scores(
     scores: np.ndarray, split: Split, part: str = "validation", k: int = 10
 ) -> dict[str, float]:
@@ -249,15 +281,16 @@ def evaluate_scores(
 
 
 def evaluate_embeddings(
-    embeddings: np.ndarray, split: Split, part: str = "validation", k: int = 10
+    embeddings: np.ndarray, split: Split, part: str = "validation", k: int = 10, scoring: str = "cosine"
 ) -> dict[str, float]:
-    """Metrics of the seed's recommendation rule with these d x n embeddings (NaN if not finite).
+    """Metrics of a recommendation rule (the seed's cosine, or ``scoring="dot"``) with these d x n
+    embeddings (NaN if not finite).
 
     Book page: "Does it recommend well?".
     """
     if not np.isfinite(embeddings).all():
         return {name: float("nan") for name in METRICS}
-    return evaluate_scores(cosine_scores(embeddings, split.train), split, part, k)
+    return evaluate_scores(embedding_scores(embeddings, split.train, scoring), split, part, k)
 
 
 def tuning_configs(
@@ -333,6 +366,14 @@ class Scored:
     validation: dict[str, float]
     test: dict[str, float]
     test_ndcg: np.ndarray
+    ranked_test: np.ndarray
+
+    def test_at(self, k: int, split: Split) -> dict[str, float]:
+        """Test metrics of the same ranking cut at another ``k`` (up to the depth it was ranked to)."""
+        if not 1 <= k <= self.ranked_test.shape[1]:
+            depth = self.ranked_test.shape[1]
+            raise ParameterError(f"k={k!r} is not allowed: the ranking is {depth} deep, use 1 to {depth}")
+        return ranking_metrics(self.ranked_test[:, :k], split.test, split.train.shape[1])
 
     def row(self, k: int) -> dict[str, Any]:
         """The method's line in :func:`methods_table`."""
@@ -345,19 +386,24 @@ class Scored:
 
 
 def score_method(method: str, setting: str, scores: np.ndarray, split: Split, k: int = 10) -> Scored:
-    """Rank with users x movies ``scores`` and score the lists on validation and test."""
-    ranked_test = top_k(scores, k, exclude=split.known("test"))
+    """Rank with users x movies ``scores`` and score the lists on validation and test; the test
+    ranking is kept to depth ``max(k, RANK_DEPTH)`` so that other list lengths can be scored."""
+    ranked_test = top_k(scores, max(k, min(RANK_DEPTH, scores.shape[1])), exclude=split.known("test"))
     return Scored(
         method=method,
         setting=setting,
         validation=evaluate_scores(scores, split, "validation", k),
-        test=ranking_metrics(ranked_test, split.test, split.train.shape[1]),
-        test_ndcg=user_ndcg(ranked_test, split.test),
+        test=ranking_metrics(ranked_test[:, :k], split.test, split.train.shape[1]),
+        test_ndcg=user_ndcg(ranked_test[:, :k], split.test),
+        ranked_test=ranked_test,
     )
 
 
-def embedding_methods(chosen: dict[str, TrainResult], split: Split, k: int = 10) -> list[Scored]:
-    """The tuned embeddings as methods: each optimizer's chosen run, scored by the seed's rule.
+def embedding_methods(
+    chosen: dict[str, TrainResult], split: Split, k: int = 10, scoring: str = "cosine"
+) -> list[Scored]:
+    """The tuned embeddings as methods: each optimizer's chosen run, scored by the seed's rule
+    (or ``scoring="dot"``).
 
     Book page: "Does it recommend well?".
     """
@@ -365,7 +411,7 @@ def embedding_methods(chosen: dict[str, TrainResult], split: Split, k: int = 10)
         score_method(
             f"embeddings ({optimizer})",
             f"d={result.config.dim}, lr={format_lr(result.config.lr)}",
-            cosine_scores(result.embeddings, split.train),
+            embedding_scores(result.embeddings, split.train, scoring),
             split,
             k,
         )
@@ -458,3 +504,35 @@ def fit_table(
     return pd.DataFrame(
         [{"embeddings": name, **fit_check(V, colikes, zeros, seed)} for name, V in embeddings.items()]
     )
+
+
+def metrics_at(methods: Sequence[Scored], split: Split, k: int) -> pd.DataFrame:
+    """Every method's test metrics with lists cut at another ``k``, best NDCG first.
+
+    Book page: "Does it recommend well?".
+    """
+    rows = [
+        {"method": method.method, **{f"test {n}@{k}": v for n, v in method.test_at(k, split).items()}}
+        for method in methods
+    ]
+    return (
+        pd.DataFrame(rows)
+        .sort_values(f"test NDCG@{k}", ascending=False, kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def split_change(first: Sequence[Scored], second: Sequence[Scored]) -> pd.DataFrame:
+    """Test NDCG of the methods scored on two splits, and the change (methods in both only).
+
+    Book page: "Does it recommend well?".
+    """
+    again = {method.method: method.test["NDCG"] for method in second}
+    rows = [
+        {"method": m.method, "first split": m.test["NDCG"], "second split": again[m.method]}
+        for m in first
+        if m.method in again
+    ]
+    table = pd.DataFrame(rows)
+    table["change"] = table["second split"] - table["first split"]
+    return table

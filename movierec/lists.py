@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 
@@ -57,3 +58,12 @@ def list_changes(
         rows.append(row)
     columns = ["run", *(["cost / reference cost"] if costs is not None else []), "kept", "enter", "leave"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def mean_overlap(overlap: pd.DataFrame) -> float:
+    """The mean Jaccard overlap between distinct runs (the off-diagonal of :func:`jaccard_overlap`);
+    NaN with fewer than two runs."""
+    values = overlap.to_numpy(dtype=float)
+    if len(values) < 2:
+        return float("nan")
+    return float(values[~np.eye(len(values), dtype=bool)].mean())

@@ -8,6 +8,7 @@ A chapter starts with ``ws = mr.pages.start(globals())`` and ends with
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import MutableMapping
 from typing import Any
@@ -21,7 +22,18 @@ from .workspace import Workspace
 
 RESULTS_TAG = "results"
 
-__all__ = ["RESULTS_TAG", "Table", "glue", "read_results", "record_results", "say", "start", "table"]
+__all__ = [
+    "RESULTS_TAG",
+    "Table",
+    "figure",
+    "glue",
+    "read_results",
+    "record_results",
+    "say",
+    "start",
+    "table",
+    "words",
+]
 
 
 class PageError(MovierecError):
@@ -56,6 +68,16 @@ def say(name: str, text: str) -> None:
     glue(name, Markdown(text))
 
 
+def figure(key: str, figure: Any, caption: str, name: str = "") -> None:
+    """Glue ``figure`` under ``key`` and show it as a numbered MyST figure with ``caption``
+    (MyST allowed), labelled ``name`` (default ``fig-<key>``) for ``{numref}``. For figures
+    whose number or caption depends on the results, e.g. one per optimizer of the study."""
+    from IPython.display import Markdown, display
+
+    glue(key, figure)
+    display(Markdown(f"```{{glue:figure}} {key}\n:name: {name or 'fig-' + key}\n\n{caption}\n```"))
+
+
 def record_results(results: dict[str, Any]) -> None:
     """Show ``results`` as the JSON output of a notebook's last cell (tagged ``results``).
 
@@ -63,7 +85,18 @@ def record_results(results: dict[str, Any]) -> None:
     """
     from IPython.display import display
 
-    display({"application/json": json.loads(json.dumps(results, default=float))}, raw=True)
+    display({"application/json": _json_safe(json.loads(json.dumps(results, default=float)))}, raw=True)
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities as None: JSON has no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
 
 
 def read_results(notebook: str | os.PathLike) -> dict[str, Any]:

@@ -50,10 +50,10 @@ PARAMETERS: dict[str, Parameter] = {
     "titles": Parameter("list[str]", COURSE_TITLES, "input titles for the recommendations"),
     "top_n": Parameter("int", 10, "length of each recommendation list"),
     "course_epochs": Parameter(
-        "int", 1, "epochs of the course notebook's d = n Adam run (it ran 100; 0: none)"
+        "int", 1, "epochs of the full-size Adam run (d equal to n) of the course notebook (it ran 100; 0: none)"
     ),
     "course_sweep": Parameter(
-        "bool", False, "also rerun the course notebook's own sweep at d = n (hours on a CPU)"
+        "bool", False, "also rerun the sweep of the course notebook at full size (hours on a CPU)"
     ),
     "split_seed": Parameter("int", 0, "random seed of the per-user train/validation/test split of the likes"),
     "eval_k": Parameter("int", 10, "length k of the ranked lists the metrics score"),
@@ -73,6 +73,7 @@ PARAMETERS: dict[str, Parameter] = {
     ),
     "bootstrap_samples": Parameter("int", 2000, "bootstrap resamples of the users for each 95% interval"),
     "optimum_dim": Parameter("int", 64, "embedding size of the best-cost and SGD-stability analysis"),
+    "optimum_dims": Parameter("list[int]", [16, 32, 64, 128], "embedding sizes whose best cost is computed"),
     "stability_lrs": Parameter(
         "list[float]",
         [2e-4, 1e-4, 6e-5, 4e-5, 3e-5, 1e-5],

@@ -81,3 +81,19 @@ def sweep(
             store.save(result)
         results.append(result)
     return results
+
+
+def by_optimizer(results: Iterable[TrainResult]) -> dict[str, list[TrainResult]]:
+    """Runs grouped by optimizer, in the order the optimizers first appear."""
+    groups: dict[str, list[TrainResult]] = {}
+    for result in results:
+        groups.setdefault(result.config.optimizer, []).append(result)
+    return groups
+
+
+def optimizer_label(config: TrainConfig) -> str:
+    """The optimizer's name as torch spells it, with its momentum: ``Adam``, ``SGD with momentum 0.9``."""
+    from .train import optimizer_classes
+
+    name = optimizer_classes()[config.optimizer].__name__
+    return f"{name} with momentum {config.momentum:g}" if config.momentum else name

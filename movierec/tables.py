@@ -25,7 +25,7 @@ from .train import TrainResult
 
 MISSING = "–"
 MAX_ALIGNED_COLUMNS = 24  # the stylesheet right-aligns numeric columns up to this position
-PLAIN_INTEGERS = {"rank", "epoch", "epochs", "d", "dim", "seed", "rounds", "k", "draw"}
+PLAIN_INTEGERS = {"rank", "epoch", "epochs", "d", "dim", "seed", "rounds", "k", "draw", "timestamp", "year"}
 _PUNCTUATION = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|$~^=:&])")
 
 Formatter = Callable[[object], str]
@@ -89,14 +89,14 @@ def column_formatter(name: str, values: pd.Series) -> Formatter | None:
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     if not numeric:
         return None
+    if "second" in label or label in {"s", "s/epoch"} or label.endswith("(s)"):
+        return format_seconds
     if "/" in label or "ratio" in label:
         return format_number
     if label in {"lr", "learning rate"} or label.endswith(" lr"):
         return format_lr
     if "cost" in label or label.startswith("||"):
         return format_cost
-    if "second" in label or label in {"s", "s/epoch"} or label.endswith("(s)"):
-        return format_seconds
     if "%" in label:
         return format_percent
     if pd.api.types.is_integer_dtype(values):

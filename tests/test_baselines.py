@@ -8,14 +8,17 @@ import scipy.sparse as sp
 
 from conftest import random_likes
 from movierec.baselines import (
+    BASELINES,
     Ease,
     als_scores,
     colike_cosine_scores,
-    compare_baselines,
+    grid_points,
     likes_cosine_scores,
     popularity_scores,
+    tune_baselines,
 )
 from movierec.data import Likes
+from movierec.errors import ParameterError
 from movierec.evaluate import evaluate_scores, split_likes
 
 
@@ -59,11 +62,13 @@ def test_als_is_deterministic_and_silent(capfd):
     assert captured.err == "" and captured.out == ""
 
 
-def test_compare_baselines_tunes_and_scores_every_method():
+def test_tune_baselines_tunes_and_scores_every_method():
     matrix = random_likes(80, 60, 0.15, seed=4)
     likes = Likes(matrix=matrix, user_ids=np.arange(80), movie_ids=np.arange(60))
     split = split_likes(likes, seed=0)
-    tuning, rows = compare_baselines(split, [10.0, 100.0], [4], [0.1, 1.0], k=5)
+    grids = {"ease": {"lam": [10.0, 100.0]}, "als": {"factors": [4], "reg": [0.1, 1.0]}}
+    tuning, scored = tune_baselines(split, grids, k=5)
+    rows = [method.row(5) for method in scored]
     assert len(tuning) == 4 and set(tuning["method"]) == {"EASE", "ALS (implicit)"}
     assert [row["method"] for row in rows] == [
         "popularity",
@@ -82,3 +87,20 @@ def test_on_real_data_ease_and_item_cosine_beat_popularity(likes):
     assert evaluate_scores(Ease(split.train).scores(300.0), split)["NDCG"] > popularity + 0.05
     assert evaluate_scores(likes_cosine_scores(split.train), split)["NDCG"] > popularity + 0.03
     assert sp.issparse(split.train)
+
+
+def test_the_registry_checks_grids_and_can_tune_a_subset():
+    matrix = random_likes(60, 40, 0.2, seed=5)
+    split = split_likes(Likes(matrix=matrix, user_ids=np.arange(60), movie_ids=np.arange(40)), seed=0)
+    with pytest.raises(ParameterError, match="unknown baseline\\(s\\) slim: allowed are popularity"):
+        tune_baselines(split, {"slim": {"l1": [1.0]}})
+    with pytest.raises(
+        ParameterError, match="baseline_grids\\['ease'\\] has options \\['lambda'\\]: ease takes \\['lam'\\]"
+    ):
+        tune_baselines(split, {"ease": {"lambda": [1.0]}})
+    tuning, scored = tune_baselines(split, {"ease": {"lam": [5.0]}}, k=5, only=("popularity", "ease"))
+    assert [method.method for method in scored] == ["popularity", "EASE"]
+    assert tuning["setting"].tolist() == ["lam=5"]
+    assert grid_points({"a": [1, 2], "b": [3]}) == [{"a": 1, "b": 3}, {"a": 2, "b": 3}]
+    assert grid_points({}) == [{}]
+    assert set(BASELINES) == {"popularity", "x_cosine", "l_cosine", "ease", "als"}

@@ -22,7 +22,8 @@ from movierec.data import Likes, colike_matrix
 from movierec.errors import StoreError, TitleError
 from movierec.plots import cost_curves
 from movierec.recommend import TitleIndex, recommend
-from movierec.runs import RunStore, sweep
+from movierec.store import RunStore
+from movierec.study import sweep
 from movierec.train import TrainConfig, train
 
 pytestmark = pytest.mark.faults
@@ -182,7 +183,7 @@ def test_unwritable_book_output_is_a_clear_error(tmp_path):
 def test_kill_9_in_the_middle_of_a_sweep_then_resume(archive, tmp_path):
     profile = tmp_path / "long.yml"
     profile.write_text(
-        yaml.safe_dump({"dim": 32, "epochs": 1500, "adam_lrs": [0.1, 0.01], "sgd_lrs": [1.0e-5]})
+        yaml.safe_dump({"dim": 32, "epochs": 1500, "study_lrs": {"adam": [0.1, 0.01], "sgd": [1.0e-5]}})
     )
     runs = tmp_path / "runs"
     command = [
@@ -362,8 +363,8 @@ def test_non_ascii_titles_round_trip(movielens, tmp_path):
         (b"1: 2\nepochs: 3\n", "unknown parameter\\(s\\) 1: allowed are"),
         (b"\xff\xfe\x00garbage", "cannot be read as UTF-8 text"),
         (
-            b"adam_lrs: [" + b"9" * 400 + b"]\n",
-            "adam_lrs=.* has the wrong type: adam_lrs must be a list of finite numbers",
+            b"stability_lrs: [" + b"9" * 400 + b"]\n",
+            "stability_lrs=.* has the wrong type: stability_lrs must be a non-empty list of numbers",
         ),
         (b"epochs: [1, 2\n", "is not valid YAML at line 2, column 1: expected ',' or ']'"),
         (b"- just\n- a list\n", "must be a mapping of parameter: value"),

@@ -7,7 +7,8 @@ import pytest
 
 from conftest import tiny_tables
 from movierec.errors import ParameterError, TitleError
-from movierec.recommend import TitleIndex, cosine_similarities, recommend, title_forms
+from movierec.recommend import cosine_similarities, recommend
+from movierec.titles import TitleIndex, title_forms
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Comparing recommendation lists, the seed's own numbers, and the figures built from runs."""
+"""Comparing recommendation lists, the course notebook's own numbers, and the figures built from runs."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from conftest import random_likes
-from movierec.compare import jaccard_overlap, list_changes, side_by_side
+from movierec.course import COURSE_ADAM_COSTS, against_printed, course_adam_config, course_sweep_configs
+from movierec.lists import jaccard_overlap, list_changes, mean_overlap, side_by_side
 from movierec.plots import cost_curves, likes_per_movie, overlap_heatmap
-from movierec.seed import SEED_ADAM_COSTS, compare_with_seed, seed_adam_config, seed_sweep_configs
 from movierec.train import train
 
 
@@ -45,8 +45,14 @@ def test_list_changes_names_entries_exits_and_cost_ratio():
         list_changes(lists, "nope")
 
 
-def test_seed_sweep_follows_the_seed_order_and_draws():
-    configs = seed_sweep_configs(100)
+def test_mean_overlap_leaves_out_the_diagonal():
+    overlap = jaccard_overlap(lists_of(a=["X", "Y"], b=["Y", "Z"], c=["X", "Y"]))
+    assert mean_overlap(overlap) == pytest.approx((1 / 3 + 1 + 1 / 3) * 2 / 6)
+    assert math.isnan(mean_overlap(jaccard_overlap(lists_of(a=["X"]))))
+
+
+def test_course_sweep_follows_the_course_order_and_draws():
+    configs = course_sweep_configs(100)
     assert [(c.lr, c.optimizer, c.init_draw) for c in configs] == [
         (0.001, "adam", 2),
         (0.001, "sgd", 3),
@@ -56,19 +62,19 @@ def test_seed_sweep_follows_the_seed_order_and_draws():
         (0.1, "sgd", 7),
     ]
     assert all(c.dim == "full" and c.momentum in (None, 0.9) for c in configs)
-    assert seed_adam_config(3).lr == 0.5 and seed_adam_config(3).epochs == 3
+    assert course_adam_config(3).lr == 0.5 and course_adam_config(3).epochs == 3
 
 
-def test_compare_with_seed_marks_missing_epochs():
+def test_against_printed_marks_missing_epochs():
     result = train(random_likes(10, 8, 0.4, seed=0), epochs=12, dim=2)
-    table = compare_with_seed(result, {0: 100.0, 10: 50.0, 20: 1.0})
+    table = against_printed(result, {0: 100.0, 10: 50.0, 20: 1.0})
     assert table["epoch"].tolist() == [0, 10, 20]
     assert table["this run"].iloc[0] == result.history["cost"].iloc[0]
     assert table["relative difference"].iloc[1] == pytest.approx(
         abs(result.history["cost"].iloc[10] - 50) / 50
     )
     assert math.isnan(table["this run"].iloc[2])
-    assert SEED_ADAM_COSTS[0] == 57_846_087_680.0
+    assert COURSE_ADAM_COSTS[0] == 57_846_087_680.0
 
 
 def test_cost_curves_label_axes_and_mark_divergence():
@@ -78,7 +84,7 @@ def test_cost_curves_label_axes_and_mark_divergence():
     axes = figure.axes[0]
     assert axes.get_xlabel() == "epoch" and "cost" in axes.get_ylabel() and axes.get_yscale() == "log"
     labels = [text.get_text() for text in axes.get_legend().get_texts()]
-    assert labels[0].startswith("lr = 1e+06 (diverged at epoch") and labels[-1].startswith("best cost")
+    assert labels[0].startswith("lr 1e+06, diverged at") and labels[-1].startswith("best cost")
     markers = [line for line in axes.get_lines() if line.get_marker() == "X"]
     assert len(markers) == 1
     assert (figure.get_size_inches() == (7.0, 4.2)).all()

@@ -1,4 +1,4 @@
-"""Runs on disk: atomic round trip, checksums, reuse in sweeps."""
+"""Runs on disk: atomic round trip, checksums, reuse in sweeps, the listing."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import movierec.runs as runs_module
+import movierec.study as study_module
 from conftest import random_likes
 from movierec.data import Likes
 from movierec.errors import StoreError
-from movierec.runs import RunStore, summary_table, sweep
+from movierec.store import RunStore
+from movierec.study import sweep
+from movierec.tables import summary_table
 from movierec.train import TrainConfig, train
 
 
@@ -66,8 +68,8 @@ def test_sweep_reuses_finished_runs_and_recomputes_damaged(tmp_path, small_likes
     configs = [TrainConfig(optimizer="adam", lr=lr, epochs=3, dim=2) for lr in (0.1, 0.01)]
     first = sweep(configs, small_likes, "sum", store)
     calls = []
-    real_train = runs_module.train
-    monkeypatch.setattr(runs_module, "train", lambda *a, **k: calls.append(a) or real_train(*a, **k))
+    real_train = study_module.train
+    monkeypatch.setattr(study_module, "train", lambda *a, **k: calls.append(a) or real_train(*a, **k))
     again = sweep(configs, small_likes, "sum", store)
     assert calls == []
     np.testing.assert_array_equal(first[1].embeddings, again[1].embeddings)
@@ -84,7 +86,7 @@ def test_summary_table_columns(small_likes):
         train(small_likes, optimizer="sgd", lr=1e6, epochs=30, dim=2),
     ]
     table = summary_table(results)
-    assert list(table.columns) == ["optimizer", "lr", "final cost", "lowest cost", "status", "seconds"]
+    assert list(table.columns) == ["optimizer", "lr", "final cost", "lowest cost", "status", "s/epoch"]
     assert table["status"].iloc[0] == "finished" and table["status"].iloc[1].startswith("diverged at epoch")
 
 

@@ -1,0 +1,238 @@
+"""Sentences chosen by the results: the book's prose that depends on how the runs came out.
+
+A fact about runs is never typed into a page: the page glues what these functions write
+from the runs themselves (``mr.pages.say``), so a re-run with other parameters, or the smoke
+profile, reads true. Book pages: "The optimizer study", "Recommendations", "Does it recommend
+well?".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from itertools import pairwise
+
+import pandas as pd
+
+from .pages import words
+from .study import by_optimizer, optimizer_label
+from .tables import format_cost, format_lr, format_percent, format_seconds, median_epoch_seconds
+from .train import TrainResult, machine_description
+
+CLOSE = 1.1  # a run within 10% of the lowest cost counts as having reached it
+
+
+def _above(cost: float, optimum: float | None) -> str:
+    if optimum is None or not math.isfinite(cost):
+        return ""
+    return f", {format_percent(100 * (cost - optimum) / optimum)}% above the best possible cost"
+
+
+def optimizer_outcome(runs: Sequence[TrainResult], optimum: float | None = None) -> str:
+    """One sentence on one optimizer's runs: which rates blew up (and how soon), which ran to the
+    end, and where the best of those ended."""
+    name = optimizer_label(runs[0].config)
+    finished = sorted((r for r in runs if r.status == "finished"), key=lambda r: -r.config.lr)
+    diverged = sorted((r for r in runs if r.status != "finished"), key=lambda r: -r.config.lr)
+    epochs = runs[0].config.epochs
+    parts = []
+    if diverged:
+        latest = max(r.diverged_epoch or 0 for r in diverged)
+        rates = words([format_lr(r.config.lr) for r in diverged])
+        every = "every rate tried, " if not finished else ""
+        parts.append(f"blew up at {every}{rates} (by epoch {latest})")
+    if finished:
+        rates = words([format_lr(r.config.lr) for r in finished])
+        every = "every rate tried, " if not diverged else ""
+        parts.append(f"ran all {epochs} epochs at {every}{rates}")
+    sentence = f"**{name}** {' and '.join(parts)}"
+    if finished:
+        best = min(finished, key=lambda r: r.final_cost)
+        sentence += (
+            f"; its best run (lr {format_lr(best.config.lr)}) ended at {format_cost(best.final_cost)}"
+            f"{_above(best.final_cost, optimum)}"
+        )
+    return sentence + "."
+
+
+def outcome_sentences(results: Sequence[TrainResult], optimum: float | None = None) -> str:
+    """:func:`optimizer_outcome` for every optimizer of a study, as one paragraph."""
+    return " ".join(optimizer_outcome(runs, optimum) for runs in by_optimizer(results).values())
+
+
+def curves_caption(runs: Sequence[TrainResult], optimum: float | None = None) -> str:
+    """The caption of one optimizer's cost curves, claiming only what these runs show."""
+    name = optimizer_label(runs[0].config)
+    text = f"{name}: cost per epoch (log scale), one line per learning rate."
+    if optimum is not None:
+        text += " The dashed line is the best cost any embedding of this size can reach."
+    if any(r.status != "finished" for r in runs):
+        text += " An X marks where a run diverged (drawn at the top when its cost left the chart)."
+    finished = sorted((r for r in runs if r.status == "finished"), key=lambda r: r.config.lr)
+    if len(finished) >= 2:
+        costs = [r.final_cost for r in finished]
+        if all(a > b for a, b in pairwise(costs)):
+            text += " Among the runs that finished, the larger the rate, the lower the final cost."
+        elif all(a < b for a, b in pairwise(costs)):
+            text += " Among the runs that finished, the smaller the rate, the lower the final cost."
+    return text
+
+
+def list_agreement(changes: pd.DataFrame, top_n: int) -> str:
+    """Whether the lists of runs that reached the lowest cost agree more with its list than
+    the lists of runs that stopped higher: the answer of "Recommendations", from
+    :func:`movierec.lists.list_changes`'s table (with costs)."""
+    if changes.empty:
+        return "Only one run finished, so there is no other list to compare with."
+    ratio = changes["cost / reference cost"]
+    close, far = changes[ratio <= CLOSE], changes[ratio > CLOSE]
+
+    def kept(rows: pd.DataFrame) -> str:
+        return f"{rows['kept'].mean():.1f} of its {top_n} titles"
+
+    if close.empty:
+        return (
+            f"No other run ended within {CLOSE - 1:.0%} of the lowest cost; the others keep on average "
+            f"{kept(far)}: how far training got decides the list more than the optimizer."
+        )
+    if far.empty:
+        return (
+            f"Every run ended within {CLOSE - 1:.0%} of the lowest cost and keeps on average {kept(close)}: "
+            "runs that reach the same cost, whichever optimizer took them there, recommend much the same."
+        )
+    if close["kept"].mean() > far["kept"].mean():
+        return (
+            f"They do, mostly through how far training got: runs that ended within {CLOSE - 1:.0%} of the "
+            f"lowest cost keep on average {kept(close)}, runs that stopped further above keep {kept(far)}."
+        )
+    return (
+        f"Here the cost does not predict the list: runs within {CLOSE - 1:.0%} of the lowest cost keep "
+        f"on average {kept(close)}, runs further above {kept(far)}."
+    )
+
+
+def course_first_cost(run: TrainResult | None, printed_first: float) -> str:
+    """How this build's first cost at d = n compares with the one the course notebook printed."""
+    if run is None:
+        return (
+            "This build ran no epoch at $d = n$ (`course_epochs` is 0), so it has no first cost to "
+            "compare; the `default` profile runs one."
+        )
+    first = float(run.history["cost"].iloc[0])
+    relative = abs(first - printed_first) / printed_first
+    verdict = (
+        "float32 sums taken in another order move only the last digits"
+        if relative < 1e-5
+        else "more than float32 rounding explains: check the data's checksum and the draw"
+    )
+    return (
+        f"With the same initial draw, this build's first cost is {format_cost(first)}, a relative "
+        f"difference of {relative:.1e}: {verdict}."
+    )
+
+
+def course_time(runs: Sequence[TrainResult], epochs: int, sweep_runs: int) -> str:
+    """How long the course notebook's runs take on this build's machine, measured, not guessed."""
+    if not runs:
+        return "This build ran no epoch at $d = n$, so it cannot say how long the full run takes here."
+    run = max(runs, key=lambda r: len(r.history))
+    step = median_epoch_seconds(run)
+    where = machine_description(run.device)
+    if len(run.history) > epochs:
+        return f"The full {epochs}-epoch run is stored; it took {run.seconds / 60:.0f} minutes ({where})."
+    return (
+        f"One epoch at $d = n$ took {format_seconds(step)} s here ({where}), so the full {epochs}-epoch "
+        f"run would take about {epochs * step / 60:.0f} minutes and the course notebook's sweep of "
+        f"{sweep_runs} runs about {sweep_runs * epochs * step / 3600:.1f} hours: `make book PROFILE=course` "
+        "runs them, best on a GPU."
+    )
+
+
+def tuning_caption(tuning: pd.DataFrame, metric: str) -> str:
+    """The caption of the tuning figure: what was tried per optimizer, and where it was best."""
+    label = metric.removeprefix("val ")
+    text = (
+        f"Validation {label} against the learning rate (log scale), one line per optimizer and "
+        "embedding size; an X in the strip below marks a run that diverged."
+    )
+    for optimizer, rows in tuning.groupby("optimizer", sort=False):
+        rates = words([format_lr(lr) for lr in sorted(rows["lr"].unique())])
+        finished = rows[rows[metric].notna()]
+        text += f" {optimizer} was tried at {rates}"
+        if finished.empty:
+            text += " and diverged every time."
+            continue
+        best = finished.loc[finished[metric].idxmax()]
+        text += f"; its best is {best[metric]:.3f} at d = {best['dim']}, lr {format_lr(best['lr'])}"
+        failed = len(rows) - len(finished)
+        text += f" ({failed} of its {len(rows)} runs diverged)." if failed else "."
+    return text
+
+
+def method_answer(gaps: pd.DataFrame, k: int) -> str:
+    """Which method recommends best and by how much, from :func:`movierec.evaluate.paired_bootstrap`'s
+    table: the answer of "Does it recommend well?"."""
+    best = gaps.iloc[0]
+    ranking = "; ".join(
+        f"{method} {ndcg:.3f}" for method, ndcg in zip(gaps["method"], gaps["test NDCG"], strict=True)
+    )
+    text = f"**{best.method}** recommends best on the test users (NDCG@{k} {best['test NDCG']:.3f})."
+    embeddings = gaps[gaps["method"].str.startswith("embeddings")]
+    if not embeddings.empty and embeddings.index[0] != gaps.index[0]:
+        row = embeddings.iloc[0]
+        low, high = -row["95% high"], -row["95% low"]
+        certain = (
+            "the interval excludes 0, so the gap is not an accident of which users were drawn"
+            if low > 0
+            else "the interval includes 0, so this split cannot tell the two apart"
+        )
+        text += (
+            f" The best embeddings, {row.method}, reach {row['test NDCG']:.3f}: "
+            f"{-row['minus best']:.3f} lower (95% interval {low:.3f} to {high:.3f} lower); {certain}."
+        )
+    elif not embeddings.empty:
+        text += " The learned embeddings beat every baseline here."
+    return text + f" In order: {ranking}."
+
+
+def stability_story(
+    observed: pd.DataFrame, bound: float, path: pd.DataFrame, study_rates: Sequence[float]
+) -> str:
+    """What the SGD runs beside the stability bound showed: which side of the bound diverged,
+    what the curvature along the path says, and how far the study's failed rates were above it."""
+    diverged = observed["observed"] != "finished"
+
+    def rates(rows: pd.DataFrame | Sequence[float]) -> str:
+        return words([format_lr(r) for r in (rows["lr"] if isinstance(rows, pd.DataFrame) else rows)])
+
+    above, below = observed[observed["lr"] > bound], observed[observed["lr"] <= bound]
+    sentences = []
+    if len(above):
+        failed = int(diverged[above.index].sum())
+        share = "all" if failed == len(above) else f"{failed} of {len(above)}"
+        sentences.append(f"Of the rates above the bound ({rates(above)}), {share} diverged.")
+    if len(below):
+        failed_below = below[diverged[below.index]]
+        if failed_below.empty:
+            sentences.append(f"Every rate below it ({rates(below)}) ran to the end.")
+        else:
+            sentences.append(
+                f"Rates below it diverged too ({rates(failed_below)}): the bound at "
+                "the optimum is an upper limit, not a guarantee."
+            )
+    if len(path):
+        steepest = path.loc[path["top Hessian eigenvalue"].idxmax()]
+        sentences.append(
+            f"Along the run with the smallest rate the top Hessian eigenvalue reached "
+            f"{steepest['top Hessian eigenvalue']:,.0f} (after {int(steepest['epoch'])} epochs), "
+            f"where the bound is {format_lr(steepest['largest stable lr'])}: "
+            "the steepest point of the path sets the real limit."
+        )
+    failed_study = sorted((r for r in study_rates if r > bound), reverse=True)
+    if failed_study:
+        ratios = [rate / bound for rate in failed_study]
+        sentences.append(
+            f"The optimizer study's SGD rates above the bound ({rates(failed_study)}) "
+            f"are {min(ratios):,.0f} to {max(ratios):,.0f} times above it."
+        )
+    return " ".join(sentences)
