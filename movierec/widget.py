@@ -195,8 +195,8 @@ def _popularity_codes(popularity: Sequence[float] | np.ndarray | None, count: in
     values = np.asarray(popularity, dtype=np.float64).ravel()
     if len(values) != count or not np.isfinite(values).all() or (values < 0).any():
         raise ParameterError(
-            f"popularity has {len(values)} values: give one finite count >= 0 per movie "
-            f"({count:,}, in movies order), e.g. each movie's number of likes"
+            f"popularity must hold one finite count >= 0 per movie ({count:,}, in movies order), "
+            f"e.g. each movie's number of likes; got {len(values):,} values"
         )
     logs = np.log1p(values)
     top = logs.max()
@@ -338,7 +338,8 @@ def embed_html(static_prefix: str = STATIC_PREFIX, initial_titles: Sequence[str]
         f'<div id="{ELEMENT_ID}" class="movierec-recommender" data-titles="{chosen}">\n'
         "<noscript>The in-page recommender needs JavaScript; the lists above were computed "
         "in Python.</noscript>\n"
-        '<p class="movierec-loading">Loading the recommender&hellip;</p>\n'
+        '<p class="movierec-loading">Loading the in-page recommender&hellip; (it runs in the built book, '
+        "not inside Jupyter)</p>\n"
         "</div>\n"
         f'<link rel="stylesheet" href="{prefix}{STYLE_FILE}">\n'
         f'<script src="{prefix}{DATA_FILE}"></script>\n'
