@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -55,6 +55,9 @@ from .tables import format_lr
 from .titles import ARTICLES, TitleIndex
 from .train import TrainResult
 from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from IPython.display import HTML
 
 ELEMENT_ID = "try-recommender"
 DATA_FILE = "recommender-data.js"
@@ -347,7 +350,7 @@ def embed_html(static_prefix: str = STATIC_PREFIX, initial_titles: Sequence[str]
     )
 
 
-def show(static_prefix: str = STATIC_PREFIX, initial_titles: Sequence[str] = ()):
+def show(static_prefix: str = STATIC_PREFIX, initial_titles: Sequence[str] = ()) -> HTML:
     """:func:`embed_html` as a display object: the last line of a notebook cell."""
     from IPython.display import HTML
 
