@@ -47,7 +47,9 @@ SOLUTION_TAG = "solution"
 MATHJAX_SCRIPT = "tex-chtml.js"
 EXERCISE = re.compile(r"^`{3,}\{exercise\}[^\n]*\n:label: ([\w-]+)\n(.*?)^`{3,}\s*$", re.M | re.S)
 NOT_IN_NOTEBOOKS = {"book.py", "cli.py", "sphinxext.py"}
-KERNEL_QUIET = ["--IPKernelApp.log_level=CRITICAL"]  # the kernel's start-up warnings would clutter the terminal
+KERNEL_QUIET = [
+    "--IPKernelApp.log_level=CRITICAL"
+]  # the kernel's start-up warnings would clutter the terminal
 
 Say = Callable[[str], None]
 
@@ -160,11 +162,12 @@ def exercises_table(root: Path) -> str:
 
 
 def package_fingerprint() -> str:
-    """SHA-256 over the package's sources that notebooks run (not the driver, the command line
-    or the Sphinx extension): a change there re-executes the notebooks."""
+    """SHA-256 over the package's sources that notebooks run, the in-page recommender's script
+    included (not the driver, the command line or the Sphinx extension): a change there
+    re-executes the notebooks."""
     digest = hashlib.sha256()
     package = Path(__file__).parent
-    for source in sorted(package.rglob("*.py")):
+    for source in sorted([*package.rglob("*.py"), *package.glob("widget_assets/*")]):
         if source.name in NOT_IN_NOTEBOOKS:
             continue
         digest.update(source.relative_to(package).as_posix().encode() + source.read_bytes())

@@ -50,7 +50,9 @@ PARAMETERS: dict[str, Parameter] = {
     "titles": Parameter("list[str]", COURSE_TITLES, "input titles for the recommendations"),
     "top_n": Parameter("int", 10, "length of each recommendation list"),
     "course_epochs": Parameter(
-        "int", 1, "epochs of the full-size Adam run (d equal to n) of the course notebook (it ran 100; 0: none)"
+        "int",
+        1,
+        "epochs of the full-size Adam run (d equal to n) of the course notebook (100 there; 0: none)",
     ),
     "course_sweep": Parameter(
         "bool", False, "also rerun the sweep of the course notebook at full size (hours on a CPU)"

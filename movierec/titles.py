@@ -5,8 +5,9 @@ A typed title is tried, in order, as ``id:<movieId>``; as the exact catalogue ti
 front or dropped, and each alternate title in parentheses, such as "Amelie" for "Amelie
 (Fabuleux destin d'Amélie Poulain, Le) (2001)"); then as whole words inside a form ("Star
 Wars"), then as a substring of one. A single match resolves; several are an ambiguity that
-lists them; none gets up to five close spellings. The in-page recommender uses the same
-forms, exported by :mod:`movierec.widget`. Book page: "Recommendations".
+lists them; none gets up to five close spellings. The in-page recommender's script
+(:mod:`movierec.widget`) derives the same forms in the browser, and a test holds it to these.
+Book page: "Recommendations".
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,30 @@ def tiny_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 BOOK_SOURCES = ("book", "notebooks", "_config.yml", "_toc.yml")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: Without the background-networking flags, Chromium tries hosts this closed machine cannot reach.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's headless Chromium driven by Playwright, once per session."""
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (apt-get install -y chromium; .ci/run does it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")

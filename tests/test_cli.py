@@ -79,3 +79,28 @@ def test_help_for_every_command():
     for command in ("data", "train", "sweep", "recommend", "runs", "book"):
         done = run_cli(command, "--help")
         assert done.returncode == 0 and "usage: movierec" in done.stdout
+
+
+@pytest.mark.integration
+def test_star_wars_is_an_ambiguity_naming_the_films_and_matrix_resolves(archive, runs_dir, capsys):
+    assert main(["recommend", "Star Wars", "--data", str(archive)]) == 2
+    err = capsys.readouterr().err
+    assert "matches" in err and "Star Wars: Episode V - The Empire Strikes Back (1980)" in err
+    assert main(["recommend", "matrix", "amelie", "--data", str(archive), "--top-n", "3"]) == 0
+    assert "recommendations from run" in capsys.readouterr().out
+
+
+@pytest.mark.integration
+def test_a_yaml_profile_with_1e_minus_5_runs_and_the_listing_fits(archive, runs_dir, tmp_path, capsys):
+    profile = tmp_path / "tiny.yml"
+    profile.write_text("dim: 4\nepochs: 3\nstudy_lrs:\n  sgd: [1e-5, 3e-5]\n")
+    assert main(["sweep", str(profile), "--data", str(archive)]) == 0
+    out = capsys.readouterr().out
+    assert "1e-5" in out and "3e-5" in out
+    assert main(["train", "--lr", "0.1", "--epochs", "2", "--dim", "4", "--data", str(archive)]) == 0
+    capsys.readouterr()
+    assert main(["runs", "--runs", str(runs_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert lines[0].split()[:4] == ["stored", "key", "data", "optimizer"] and "final cost" in lines[0]
+    assert "adam" in lines[1] and "ml-latest-small" in lines[1]  # newest first

@@ -1,26 +1,36 @@
 """The book's notebooks: parameters match the schema; under smoke every page executes,
-records its results, and the HTML builds with warnings as errors."""
+records its results, states only what its results show, and the HTML builds with warnings
+as errors, in both editions."""
 
 from __future__ import annotations
 
 import ast
 import json
 import os
+import re
 
 import nbformat
 import pytest
 import yaml
 
 from conftest import ROOT
-from movierec.book import EXECUTED_DIR, NOTEBOOKS, build_book, notebook_parameters, read_results
+from movierec.book import EXECUTED_DIR, build_book, chapter_names, notebook_parameters
 from movierec.errors import ParameterError
+from movierec.pages import read_results
 from movierec.profiles import PARAMETERS
 
-SEED_TITLES = {"Apollo 13 (1995)", "Toy Story (1995)", "Home Alone (1990)"}
-NOTEBOOK_PATHS = [ROOT / "notebooks" / f"{name}.ipynb" for name in NOTEBOOKS]
+COURSE_TITLES = {"Apollo 13 (1995)", "Toy Story (1995)", "Home Alone (1990)"}
+CHAPTERS = chapter_names(ROOT)
+NOTEBOOK_PATHS = [ROOT / "notebooks" / f"{name}.ipynb" for name in CHAPTERS]
 
 
-@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=NOTEBOOKS)
+def test_chapters_come_from_the_toc():
+    toc = (ROOT / "_toc.yml").read_text()
+    assert CHAPTERS and all(f"book/executed/{name}" in toc for name in CHAPTERS)
+    assert CHAPTERS[:2] == ["01_data", "02_model"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=CHAPTERS)
 def test_parameters_cell_matches_the_schema(path):
     declared = notebook_parameters(path)
     assert declared, f"{path.name} declares no parameters"
@@ -28,11 +38,13 @@ def test_parameters_cell_matches_the_schema(path):
         assert name in PARAMETERS, f"{path.name}: {name} is not a book parameter"
         assert parameter["inferred_type_name"] == PARAMETERS[name].type, name
         assert ast.literal_eval(parameter["default"]) == PARAMETERS[name].default, name
-        assert parameter["help"], f"{path.name}: {name} has no help comment"
+        assert parameter["help"] == PARAMETERS[name].help, (
+            f"{path.name}: {name}'s help differs from the schema"
+        )
 
 
-@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=NOTEBOOKS)
-def test_sources_are_clean_with_one_parameters_cell_and_a_results_cell(path):
+@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=CHAPTERS)
+def test_sources_follow_the_chapter_form(path):
     book = nbformat.read(path, as_version=4)
     tagged = [cell for cell in book.cells if "parameters" in cell.metadata.get("tags", [])]
     assert len(tagged) == 1
@@ -41,9 +53,20 @@ def test_sources_are_clean_with_one_parameters_cell_and_a_results_cell(path):
         for cell in book.cells
         if cell.cell_type == "code"
     )
-    assert book.cells[0].cell_type == "markdown" and book.cells[0].source.startswith("# ")
+    first, title = book.cells[0], book.cells[1]
+    assert first.cell_type == "code" and "remove-cell" in first.metadata["tags"]
+    assert first.source.startswith("# Run this notebook yourself") and "pip install -e ." in first.source
+    assert (
+        title.cell_type == "markdown" and title.source.startswith("# ") and "You will learn" in title.source
+    )
     assert {"results", "remove-cell"} <= set(book.cells[-1].metadata.get("tags", []))
-    assert "## Try it" in "\n".join(cell.source for cell in book.cells if cell.cell_type == "markdown")
+    prose = "\n".join(cell.source for cell in book.cells if cell.cell_type == "markdown")
+    assert "## Summary" in prose and "## Exercises" in prose
+    exercises = re.findall(r"\{exercise\}\n:label: ([\w-]+)", prose)
+    solutions = re.findall(r"\{solution\} ([\w-]+)", prose)
+    assert exercises and exercises == solutions
+    assert any("solution" in cell.metadata.get("tags", []) for cell in book.cells), "no computed solution"
+    assert not re.search(r'\{doc\}`[^`]*"', prose) and '"The model"' not in prose
 
 
 def test_every_profile_is_valid():
@@ -64,11 +87,13 @@ def test_unknown_parameter_fails_the_driver_before_any_work(tmp_path, monkeypatc
 @pytest.mark.parametrize(
     "values,message",
     [
-        ({"adam_lrs": [0.1, -1.0]}, "lr=-1.0 is not allowed: lr must be a positive number"),
+        ({"study_lrs": {"adam": [0.1, -1.0]}}, "lr=-1.0 is not allowed: lr must be a positive number"),
+        ({"study_lrs": {"adamm": [0.1]}}, "optimizer='adamm' is not allowed: optimizer must be one of"),
         ({"epochs": 0}, "epochs=0 is not allowed: epochs must be an integer >= 1"),
         ({"dim": 0}, "dim=0 is not allowed"),
         ({"model_optimizer": "adamm"}, "optimizer='adamm' is not allowed: optimizer must be one of"),
         ({"dim": "half"}, "dim='half' has the wrong type: dim must be an integer or \"full\""),
+        ({"study_lrs": [0.1]}, "study_lrs=\\[0.1\\] has the wrong type: study_lrs must be a mapping"),
     ],
 )
 def test_bad_values_fail_before_the_data_is_read(tmp_path, monkeypatch, values, message):
@@ -93,6 +118,10 @@ class TestSmokeBook:
         root, _ = smoke_book
         return read_results(root / EXECUTED_DIR / f"{name}.ipynb")
 
+    def page(self, smoke_book, name):
+        _, html = smoke_book
+        return (html / "book" / "executed" / f"{name}.html").read_text()
+
     def test_data_page_reproduces_the_reference_figures(self, smoke_book):
         results = self.results(smoke_book, "01_data")
         assert results["summary"] == {
@@ -107,49 +136,116 @@ class TestSmokeBook:
             "||X||^2": 63482944,
         }
         assert results["x_slice"][0] == [0, 21, 11, 0, 7, 27, 7, 1, 4, 19]
+        page = self.page(smoke_book, "01_data")
+        assert "100,836" in page and "63,482,944" in page
 
     def test_model_page_checks_exactness_and_trains(self, smoke_book):
         results = self.results(smoke_book, "02_model")
         assert results["check_relative_difference"] < 1e-12
-        assert (
-            results["epochs"] == 5 + 1 and results["status"] == "finished"
-        )  # costs before the first step and after each of 5
+        assert results["epochs"] == 5 + 1 and results["status"] == "finished"
         assert results["final_cost"] < results["first_cost"]
 
-    def test_optimizer_page_records_each_run(self, smoke_book):
+    def test_optimizer_page_records_each_run_and_states_only_what_they_show(self, smoke_book):
         runs = {(r["optimizer"], r["lr"]): r for r in self.results(smoke_book, "03_optimizers")["runs"]}
         assert set(runs) == {("adam", 0.1), ("adam", 0.01), ("sgd", 0.1), ("sgd", 1e-5)}
         assert runs[("sgd", 0.1)]["status"] == "diverged"
         assert runs[("sgd", 0.1)]["diverged_epoch"] == runs[("sgd", 0.1)]["epochs"] - 1
         assert runs[("adam", 0.1)]["status"] == "finished"
+        page = self.page(smoke_book, "03_optimizers")
+        assert "blew up at 0.1 (by epoch 1) and ran all 5 epochs at 1e-5" in page
+        assert "(0.1, 0.01, 0.001) all" not in page and "all blow up" not in page
 
     def test_recommendation_lists_exclude_inputs(self, smoke_book):
         results = self.results(smoke_book, "04_recommendations")
-        assert set(results["inputs"]) == SEED_TITLES
+        assert set(results["inputs"]) == COURSE_TITLES
         assert results["lists"] and all(len(titles) == 5 for titles in results["lists"].values())
-        assert all(not SEED_TITLES & set(titles) for titles in results["lists"].values())
+        assert all(not COURSE_TITLES & set(titles) for titles in results["lists"].values())
         assert "sgd lr=0.1" not in results["lists"]
+        page = self.page(smoke_book, "04_recommendations")
+        assert "close runs keep the list" not in page
 
-    def test_seed_page_matches_the_printed_first_cost(self, smoke_book):
-        results = self.results(smoke_book, "05_seed")
-        assert results["relative_difference"] < 1e-6
-        assert results["first_cost"] == pytest.approx(57_846_087_680, rel=1e-6)
+    def test_course_page_says_what_this_profile_ran(self, smoke_book):
+        results = self.results(smoke_book, "05_course")
+        assert results["first_cost"] is None and results["printed_first_cost"] == 57_846_087_680
+        assert "ran no epoch at" in self.page(smoke_book, "05_course")
+
+    def test_evaluation_page_states_its_answer_with_an_interval(self, smoke_book):
+        results = self.results(smoke_book, "06_recommend_well")
+        best = max(results["ndcg_test"], key=results["ndcg_test"].get)
+        page = self.page(smoke_book, "06_recommend_well")
+        assert f"<strong>{best}</strong> recommends best on the test users" in page
+        assert any(row["95% low"] is not None for row in results["gaps"])
+
+    def test_fit_page_records_the_bound(self, smoke_book):
+        results = self.results(smoke_book, "07_fit_limits")
+        assert results["sgd_bound"] > 0 and results["optimum_cost"] < results["x_norm2"]
+
+    def test_every_page_names_its_profile(self, smoke_book):
+        _, html = smoke_book
+        for page in ["index.html", *(f"book/executed/{name}.html" for name in CHAPTERS)]:
+            text = (html / page).read_text()
+            assert "Built with profile <code>smoke</code>" in text, page
 
     def test_injected_parameters_are_hidden_and_pages_built(self, smoke_book):
         root, html = smoke_book
-        for name in NOTEBOOKS:
+        for name in CHAPTERS:
             book = nbformat.read(root / EXECUTED_DIR / f"{name}.ipynb", as_version=4)
             injected = [c for c in book.cells if "injected-parameters" in c.metadata.get("tags", [])]
             assert len(injected) == 1 and "hide-input" in injected[0].metadata["tags"]
             assert json.loads(json.dumps(book.metadata["movierec"]["parameters"]))
             assert (html / "book" / "executed" / f"{name}.html").exists()
 
+    def test_rerun_page_lists_every_parameter_from_the_schema(self, smoke_book):
+        _, html = smoke_book
+        page = (html / "book" / "rerun.html").read_text()
+        for name, parameter in PARAMETERS.items():
+            assert (
+                f'<code class="docutils literal notranslate"><span class="pre">{name}</span></code>' in page
+            ), name
+            assert parameter.help.split(" (")[0].replace('"', "&quot;") in page, name
+
+    def test_student_edition_has_the_exercises_and_no_solution(self, smoke_book):
+        root, html = smoke_book
+        student = build_book("smoke", root, edition="student")
+        assert student == root / "_build" / "student" / "html"
+        for name in CHAPTERS:
+            page = (student / "book" / "executed" / f"{name}.html").read_text()
+            instructor = (html / "book" / "executed" / f"{name}.html").read_text()
+            assert "Exercise" in page and "solution" in instructor.lower()
+            assert 'class="solution' not in page and "Solution to" not in page, name
+            assert "student edition" in page
+        for source in (student / "_sources" / "book" / "executed").glob("*.ipynb"):
+            text = source.read_text()
+            assert "{solution}" not in text and '"solution"' not in text, source.name
+
     def test_rebuild_with_nothing_changed_executes_nothing(self, smoke_book):
         root, _ = smoke_book
-        executed = [root / EXECUTED_DIR / f"{name}.ipynb" for name in NOTEBOOKS]
+        executed = [root / EXECUTED_DIR / f"{name}.ipynb" for name in CHAPTERS]
         before = [os.stat(path).st_mtime_ns for path in executed]
         build_book("smoke", root)
         assert [os.stat(path).st_mtime_ns for path in executed] == before
+
+
+@pytest.mark.notebooks
+@pytest.mark.integration
+@pytest.mark.slow
+def test_course_page_matches_the_printed_first_cost(archive, tmp_path, monkeypatch):
+    import papermill
+
+    monkeypatch.setenv("MOVIEREC_DATA", str(archive))
+    monkeypatch.setenv("MOVIEREC_RUNS", str(tmp_path / "runs"))
+    target = tmp_path / "05_course.ipynb"
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / "05_course.ipynb"),
+        str(target),
+        parameters={"course_epochs": 1},
+        cwd=str(ROOT),
+        progress_bar=False,
+        kernel_name="python3",
+    )
+    results = read_results(target)
+    assert results["relative_difference"] < 1e-6
+    assert results["first_cost"] == pytest.approx(57_846_087_680, rel=1e-6)
 
 
 @pytest.mark.notebooks
@@ -177,3 +273,33 @@ def test_a_broken_notebook_names_itself_and_its_cell(tmp_path, source, message):
     with pytest.raises(BookError, match=message):
         execute_notebook(path, target, {}, "fingerprint", tmp_path)
     assert not target.exists() and not list(target.parent.glob(".*"))
+
+
+@pytest.mark.notebooks
+@pytest.mark.integration
+def test_an_optimizer_added_in_a_profile_joins_the_study_its_figures_and_tables(
+    archive, tmp_path, monkeypatch
+):
+    import papermill
+
+    monkeypatch.setenv("MOVIEREC_DATA", str(archive))
+    monkeypatch.setenv("MOVIEREC_RUNS", str(tmp_path / "runs"))
+    target = tmp_path / "03_optimizers.ipynb"
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / "03_optimizers.ipynb"),
+        str(target),
+        parameters={"dim": 4, "epochs": 3, "study_lrs": {"adam": [0.1], "rmsprop": [0.01, 0.001]}},
+        cwd=str(ROOT),
+        progress_bar=False,
+        kernel_name="python3",
+    )
+    results = read_results(target)
+    assert {(run["optimizer"], run["lr"]) for run in results["runs"]} == {
+        ("adam", 0.1),
+        ("rmsprop", 0.01),
+        ("rmsprop", 0.001),
+    }
+    assert results["figures"] == ["fig-curves-adam", "fig-curves-rmsprop"]
+    outputs = json.dumps(nbformat.read(target, as_version=4).cells, default=str)
+    assert "glue:figure} curves-rmsprop" in outputs and "RMSprop: cost per epoch" in outputs
+    assert "**RMSprop** " in outputs and "- rmsprop" in outputs  # the outcome sentence and a table row

@@ -1,0 +1,185 @@
+"""What pages are made of: checked parameters, outcome-chosen sentences, generated tables of
+the re-run and teachers' pages, and the student edition's scrubbing."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, random_likes
+from movierec import pages, prose
+from movierec.book import chapter_names, exercises_table, parameters_page_table, toc_pages
+from movierec.errors import ParameterError
+from movierec.profiles import PARAMETERS, ProfileLoader, load_profile, validate_parameters
+from movierec.sphinxext import strip_notebook_solutions, strip_solution_blocks
+from movierec.study import by_optimizer, optimizer_label
+from movierec.train import TrainConfig, train
+
+
+def test_numbers_written_like_1e_minus_5_are_numbers():
+    assert yaml.load("a: [1e-5, 3.0e-5, 1, 1e5]", Loader=ProfileLoader) == {"a": [1e-5, 3e-5, 1, 1e5]}
+    assert validate_parameters({"study_lrs": {"sgd": ["1e-5", 3e-5]}}) == {"study_lrs": {"sgd": [1e-5, 3e-5]}}
+    assert validate_parameters({"model_lr": "0.5"}) == {"model_lr": 0.5}
+    with pytest.raises(ParameterError, match="model_lr='fast' has the wrong type"):
+        validate_parameters({"model_lr": "fast"})
+
+
+def test_a_profile_with_1e_minus_5_loads(tmp_path):
+    profile = tmp_path / "p.yml"
+    profile.write_text("study_lrs:\n  sgd: [1e-5, 3e-5]\n  rmsprop: [0.01]\n")
+    assert load_profile(profile) == {"study_lrs": {"sgd": [1e-5, 3e-5], "rmsprop": [0.01]}}
+
+
+def test_mapping_parameters_are_checked():
+    with pytest.raises(ParameterError, match="must be a mapping of names to non-empty lists of numbers"):
+        validate_parameters({"eval_lrs": {"adam": []}})
+    with pytest.raises(ParameterError, match="baseline_grids"):
+        validate_parameters({"baseline_grids": {"ease": [1.0]}})
+
+
+def test_help_texts_are_parseable_by_papermill():
+    for name, parameter in PARAMETERS.items():
+        assert "=" not in parameter.help and "'" not in parameter.help, name
+
+
+def test_start_checks_and_converts_the_notebook_namespace(monkeypatch):
+    opened = {}
+    monkeypatch.setattr(
+        pages.Workspace, "open", classmethod(lambda cls, *args: opened.setdefault("args", args))
+    )
+    namespace = {"study_lrs": {"sgd": ["1e-5"]}, "data_path": "x.zip", "other": 1}
+    pages.start(namespace)
+    assert namespace["study_lrs"] == {"sgd": [1e-5]} and opened["args"] == ("x.zip", "ml-latest-small", "")
+
+
+def test_words_and_json_safe_results():
+    assert pages.words(["a"]) == "a" and pages.words(["a", "b"]) == "a and b"
+    assert pages.words(["a", "b", "c"], "or") == "a, b or c"
+    assert pages._json_safe({"x": [math.nan, 1.0, math.inf], "y": {"z": -math.inf}}) == {
+        "x": [None, 1.0, None],
+        "y": {"z": None},
+    }
+
+
+@pytest.fixture(scope="module")
+def study():
+    likes = random_likes(40, 30, 0.2, seed=3)
+    return [
+        train(likes, config)
+        for config in (
+            TrainConfig(optimizer="adam", lr=0.1, epochs=20, dim=3),
+            TrainConfig(optimizer="adam", lr=0.01, epochs=20, dim=3),
+            TrainConfig(optimizer="sgd", lr=1e6, epochs=20, dim=3),
+            TrainConfig(optimizer="sgd", lr=1e-4, epochs=20, dim=3),
+        )
+    ]
+
+
+def test_outcome_sentences_say_only_what_the_runs_did(study):
+    text = prose.outcome_sentences(study, optimum=study[0].final_cost / 2)
+    assert text.startswith(
+        "**Adam** ran all 20 epochs at every rate tried, 0.1 and 0.01; its best run (lr 0.1)"
+    )
+    assert "100.0% above the best possible cost" in text
+    diverged = study[2].diverged_epoch
+    assert (
+        f"**SGD with momentum 0.9** blew up at 1e+06 (by epoch {diverged}) and ran all 20 epochs at 1e-4"
+        in text
+    )
+    assert optimizer_label(study[2].config) == "SGD with momentum 0.9" and list(by_optimizer(study)) == [
+        "adam",
+        "sgd",
+    ]
+
+
+def test_captions_claim_an_order_only_when_the_runs_show_it(study):
+    adam = study[:2]
+    caption = prose.curves_caption(adam)
+    ordered = adam[0].final_cost < adam[1].final_cost
+    assert ("the larger the rate, the lower the final cost" in caption) == ordered
+    assert "An X marks" not in caption and "An X marks" in prose.curves_caption(study[2:])
+
+
+def test_list_agreement_is_chosen_by_the_costs():
+    changes = pd.DataFrame({"run": ["a", "b"], "cost / reference cost": [1.05, 3.0], "kept": [9, 2]})
+    assert "They do, mostly through how far training got" in prose.list_agreement(changes, 10)
+    changes["kept"] = [1, 8]
+    assert "the cost does not predict the list" in prose.list_agreement(changes, 10)
+    assert "No other run ended within 10%" in prose.list_agreement(changes.iloc[1:], 10)
+    assert "Only one run finished" in prose.list_agreement(changes.iloc[:0], 10)
+
+
+def test_the_method_answer_reads_the_interval():
+    gaps = pd.DataFrame(
+        {
+            "method": ["EASE", "embeddings (adam)", "popularity"],
+            "test NDCG": [0.195, 0.175, 0.098],
+            "minus best": [0.0, -0.020, -0.097],
+            "95% low": [math.nan, -0.028, -0.11],
+            "95% high": [math.nan, -0.012, -0.08],
+        }
+    )
+    text = prose.method_answer(gaps, 10)
+    assert text.startswith("**EASE** recommends best on the test users (NDCG@10 0.195).")
+    assert "0.020 lower (95% interval 0.012 to 0.028 lower); the interval excludes 0" in text
+    gaps.loc[1, "95% high"] = 0.004
+    assert "the interval includes 0" in prose.method_answer(gaps, 10)
+
+
+def test_stability_story_reports_both_sides_of_the_bound():
+    observed = pd.DataFrame(
+        {"lr": [2e-4, 6e-5, 1e-5], "observed": ["diverged at epoch 3", "diverged at epoch 40", "finished"]}
+    )
+    path = pd.DataFrame(
+        {"epoch": [5, 10], "top Hessian eigenvalue": [9e4, 1.2e5], "largest stable lr": [4e-5, 3e-5]}
+    )
+    text = prose.stability_story(observed, 1e-4, path, [0.1, 1e-5])
+    assert text.startswith("Of the rates above the bound (2e-4), all diverged.")
+    assert "Rates below it diverged too (6e-5)" in text and "120,000 (after 10 epochs)" in text
+    assert "are 1,000 to 1,000 times above it" in text
+
+
+def test_solutions_are_stripped_from_sources():
+    markdown = (
+        "Q\n\n```{solution} ex-1\n:class: dropdown\n\nA {glue:text}`x`\n```\n\nafter\n\n"
+        "````{solution} ex-2\nB\n````\n"
+    )
+    assert strip_solution_blocks(markdown) == "Q\n\n\nafter\n\n"
+    notebook = {
+        "cells": [
+            {"cell_type": "code", "metadata": {"tags": ["remove-cell", "solution"]}, "source": "secret = 1"},
+            {
+                "cell_type": "markdown",
+                "metadata": {},
+                "source": ["```{exercise}\n:label: e\n\nQ?\n```\n", markdown],
+            },
+        ]
+    }
+    scrubbed = strip_notebook_solutions(notebook)
+    assert len(scrubbed["cells"]) == 1 and "{solution}" not in scrubbed["cells"][0]["source"]
+    assert "{exercise}" in scrubbed["cells"][0]["source"]
+
+
+def test_generated_tables_follow_the_schema_and_the_notebooks():
+    table = parameters_page_table()
+    assert all(f"| `{name}` |" in table for name in PARAMETERS)
+    exercises = exercises_table(ROOT)
+    assert "{ref}`ex-model-dim` | `dim` |" in exercises
+    assert all(f"{{doc}}`executed/{name}`" in exercises for name in chapter_names(ROOT))
+    assert toc_pages(ROOT)[0] == "book/intro" and "book/references" in toc_pages(ROOT)
+
+
+def test_figures_use_readable_text(study):
+    from movierec.plots import TEXT, cost_curves
+
+    figure = cost_curves(study, "all")
+    axes = figure.axes[0]
+    sizes = [label.get_fontsize() for label in axes.get_xticklabels() + axes.get_legend().get_texts()]
+    assert min(sizes) >= 10 and min(TEXT.values()) >= 10
+    colors = [line.get_color() for line in axes.get_lines() if line.get_label().startswith("lr ")]
+    assert len(set(colors)) == len(colors)
+    assert np.isfinite(figure.get_size_inches()).all()

@@ -1,0 +1,114 @@
+"""The one table renderer: a format per kind of column, numbered MyST tables, terminal text."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from movierec.tables import (
+    MISSING,
+    column_formatter,
+    format_cost,
+    format_lr,
+    format_seconds,
+    median_epoch_seconds,
+    table,
+    terminal_text,
+)
+from movierec.train import TrainConfig, TrainResult
+
+
+@pytest.mark.parametrize(
+    "value,text",
+    [
+        (0.5, "0.5"),
+        (0.001, "0.001"),
+        (1e-4, "1e-4"),
+        (3e-5, "3e-5"),
+        (2.5e-5, "2.5e-5"),
+        (1e-6, "1e-6"),
+        (1.0, "1"),
+    ],
+)
+def test_learning_rates_in_one_style(value, text):
+    assert format_lr(value) == text
+
+
+def test_costs_seconds_and_missing_values():
+    assert format_cost(1_336_186.4) == "1,336,186"
+    assert format_cost(5.15e18) == "5.15e+18"
+    assert format_cost(math.nan) == MISSING
+    assert (
+        format_seconds(9.123) == "9.1" and format_seconds(0.5712) == "0.57" and format_seconds(123.4) == "120"
+    )
+
+
+def test_columns_are_formatted_by_kind():
+    frame = pd.DataFrame(
+        {
+            "optimizer": ["adam", "sgd"],
+            "lr": [1e-4, 0.5],
+            "final cost": [5.15e18, 270_756_397.0],
+            "s/epoch": [0.0123, 9.12],
+            "% above optimum": [2.06, math.nan],
+            "movieId": np.array([193609, 1], dtype="int32"),
+            "likes": np.array([38840, 609]),
+            "cost / reference cost": [1.5, 2.25],
+        }
+    )
+    rendered = table(frame, caption="Runs", name="tbl-runs")
+    assert rendered.cells.iloc[0].tolist() == [
+        "adam",
+        "1e-4",
+        "5.15e+18",
+        "0.012",
+        "2.1",
+        "193609",
+        "38,840",
+        "1.5",
+    ]
+    assert rendered.cells.iloc[1].tolist() == [
+        "sgd",
+        "0.5",
+        "270,756,397",
+        "9.1",
+        MISSING,
+        "1",
+        "609",
+        "2.25",
+    ]
+    assert rendered.numeric == (False, True, True, True, True, True, True, True)
+    assert column_formatter("title", pd.Series(["x"])) is None
+
+
+def test_the_page_form_is_a_numbered_myst_table_with_escaped_text():
+    rendered = table(
+        pd.DataFrame({"title": ["*Amélie* (2001)", "1. A"], "score": [0.5, 0.25]}), "Top", "tbl-top"
+    )
+    markdown = rendered._repr_markdown_()
+    assert markdown.startswith("```{list-table} Top\n:header-rows: 1\n")
+    assert ":name: tbl-top" in markdown and ":class: mr-table mr-r2" in markdown
+    assert r"- \*Amélie\* \(2001\)" in markdown and r"- 1\. A" in markdown
+    assert "text-align:right" in rendered._repr_html_() and "Top" in rendered._repr_html_()
+
+
+def test_a_meaningful_index_becomes_a_column():
+    frame = pd.DataFrame({"b": [1, 2]}, index=pd.Index([10, 20], name="userId"))
+    assert table(frame).columns == ["userId", "b"]
+
+
+def test_terminal_text_stays_within_its_width():
+    frame = pd.DataFrame({"title": ["A very long title " * 8, "short"], "cost": [1e6, 2e6]})
+    text = terminal_text(frame, width=60)
+    assert max(len(line) for line in text.splitlines()) <= 60 and "…" in text and "1,000,000" in text
+
+
+def test_median_epoch_time_ignores_the_warm_up():
+    history = pd.DataFrame(
+        {"epoch": range(5), "cost": [5.0, 4, 3, 2, 1], "seconds": [0.0, 9.0, 9.1, 9.2, 9.3]}
+    )
+    result = TrainResult(TrainConfig(epochs=4), history, np.zeros((1, 1)), "finished", None, "", "cpu")
+    assert median_epoch_seconds(result) == pytest.approx(0.1)
