@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train one run (reused when already stored)")
     _add_common(train)
     _add_train_options(train)
+    train.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help="local processes sharing the users, same result (torch.distributed; default: %(default)s)",
+    )
 
     sweep = commands.add_parser("sweep", help="run a profile's optimizer study")
     sweep.add_argument("profile", help="profile name in book/profiles or path to a .yml file")
@@ -142,7 +148,9 @@ def cmd_train(args: argparse.Namespace) -> None:
     )
     ws = _workspace(args)
     config.resolved_dim(ws.likes.n_movies)
-    result = ws.run(config)
+    from .distributed import run_training
+
+    result = run_training(ws, config, args.nproc)
     print(
         f"run {result.key}: {config.label}, d={args.dim}, {result.status_text}, "
         f"final cost {format_cost(result.final_cost)}, {result.seconds:.2f} s, "
