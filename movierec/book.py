@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ INJECTED_TAG = "injected-parameters"
 SOLUTION_TAG = "solution"
 MATHJAX_SCRIPT = "tex-chtml.js"
 EXERCISE = re.compile(r"^`{3,}\{exercise\}[^\n]*\n:label: ([\w-]+)\n(.*?)^`{3,}\s*$", re.M | re.S)
+PARALLEL = 2  # chapters executed at once: a kernel each; more than the cores only adds contention
 NOT_IN_NOTEBOOKS = {"book.py", "cli.py", "sphinxext.py"}
 KERNEL_QUIET = [
     "--IPKernelApp.log_level=CRITICAL"
@@ -251,6 +253,33 @@ def execute_notebook(
     return True
 
 
+def execute_chapters(
+    paths: list[Path], parameters: dict[str, dict[str, Any]], fingerprint: str, root: Path, say: Say
+) -> None:
+    """Execute the chapters, as many at a time as there are CPU cores (at most ``PARALLEL``):
+    each runs in its own kernel and the run store's writes are atomic. One line per chapter,
+    in the order they finish; the first failure stops the build once the others are done."""
+
+    def run(path: Path) -> str:
+        begun = time.perf_counter()
+        ran = execute_notebook(
+            path, root / EXECUTED_DIR / path.name, parameters[path.stem], fingerprint, root
+        )
+        return f"executed in {time.perf_counter() - begun:.0f} s" if ran else "unchanged, reused"
+
+    workers = max(1, min(PARALLEL, os.cpu_count() or 1, len(paths)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(run, path): path for path in paths}
+        try:
+            for done, future in enumerate(as_completed(futures), start=1):
+                path = futures[future]
+                say(f"notebook {done} of {len(paths)}: {path.stem} ({future.result()})")
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
 def jupyter_book_command() -> list[str]:
     """``jupyter-book`` from this interpreter's environment."""
     beside = Path(sys.executable).parent / "jupyter-book"
@@ -378,12 +407,13 @@ def build_book(
     prepare_runs(params, book_configs(params), say)
     fingerprint = package_fingerprint()
     paths = notebook_paths(root)
-    for number, path in enumerate(paths, start=1):
-        used = {name: params[name] for name in sorted(declared[path.stem])}
-        begun = time.perf_counter()
-        ran = execute_notebook(path, root / EXECUTED_DIR / path.name, used, fingerprint, root)
-        state = f"executed in {time.perf_counter() - begun:.0f} s" if ran else "unchanged, reused"
-        say(f"notebook {number} of {len(paths)}: {path.stem} ({state})")
+    execute_chapters(
+        paths,
+        {path.stem: {name: params[name] for name in sorted(declared[path.stem])} for path in paths},
+        fingerprint,
+        root,
+        say,
+    )
     generated = root / GENERATED_DIR
     generated.mkdir(parents=True, exist_ok=True)
     (generated / "parameters.md").write_text(parameters_page_table(), encoding="utf-8")

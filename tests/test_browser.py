@@ -109,7 +109,7 @@ def test_page_reads_cleanly(chromium, served, path, tmp_path_factory):
         clipped = page.eval_on_selector_all("article table, article .cell_output, article pre", CLIPPED)
         assert clipped == [], f"cut off without a scrollbar: {clipped}"
         assert page.eval_on_selector_all(".output.stderr, .stderr, .traceback", "els => els.length") == 0
-        assert "Built with profile" in page.inner_text("footer")
+        assert "Built with profile" in page.inner_text(".movierec-provenance")
         shots = tmp_path_factory.getbasetemp() / "screenshots"
         shots.mkdir(exist_ok=True)
         page.screenshot(path=str(shots / (path.replace("/", "_") + ".png")), full_page=True)
