@@ -68,7 +68,7 @@ def _one_copy_of_each_script(app, pagename, templatename, context, doctree) -> N
         if key not in seen:
             seen.add(key)
             unique.append(script)
-    context["script_files"] = unique
+    scripts[:] = unique  # in place: handlers that run later (MathJax's) add to this same list
 
 
 def _scrub_student_sources(app, exception) -> None:

@@ -26,7 +26,7 @@ from .train import TrainResult
 MISSING = "–"
 MAX_ALIGNED_COLUMNS = 24  # the stylesheet right-aligns numeric columns up to this position
 PLAIN_INTEGERS = {"rank", "epoch", "epochs", "d", "dim", "seed", "rounds", "k", "draw", "timestamp", "year"}
-_PUNCTUATION = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|$~^=:&])")
+_PUNCTUATION = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|$~^=:&%])")  # % opens a MyST comment
 
 Formatter = Callable[[object], str]
 

@@ -95,6 +95,10 @@ def test_page_reads_cleanly(chromium, served, path, tmp_path_factory):
     page, problems = open_page(chromium, f"{served}/{path}")
     try:
         assert page.title().strip()
+        page.wait_for_function(  # math is typeset by the book's own MathJax, offline
+            "() => !document.querySelector('.math') || document.querySelector('mjx-container')",
+            timeout=20_000,
+        )
         images = page.eval_on_selector_all(
             "img",
             "els => els.map(e => [e.src, e.complete && e.naturalWidth > 0, e.clientWidth / e.naturalWidth])",
