@@ -17,11 +17,13 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .train import TrainResult
+if TYPE_CHECKING:
+    from .train import TrainResult
 
 MISSING = "–"
 MAX_ALIGNED_COLUMNS = 24  # the stylesheet right-aligns numeric columns up to this position
