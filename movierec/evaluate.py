@@ -419,13 +419,19 @@ def embedding_methods(
     ]
 
 
-def methods_table(methods: Sequence[Scored], k: int = 10) -> pd.DataFrame:
-    """Every method's validation NDCG@k and test metrics, best test NDCG first.
+def methods_table(methods: Sequence[Scored], k: int = 10, short: bool = False) -> pd.DataFrame:
+    """Every method's validation NDCG@k and test metrics, best test NDCG first; ``short`` names
+    the test columns by their metric alone (for a page, whose caption says they are test@k).
 
     Book page: "Does it recommend well?".
     """
     table = pd.DataFrame([method.row(k) for method in methods])
-    return table.sort_values(f"test NDCG@{k}", ascending=False, kind="stable").reset_index(drop=True)
+    table = table.sort_values(f"test NDCG@{k}", ascending=False, kind="stable").reset_index(drop=True)
+    if short:
+        table = table.rename(
+            columns={f"test {name}@{k}": name for name in METRICS} | {f"val NDCG@{k}": "val NDCG"}
+        )
+    return table
 
 
 def paired_bootstrap(methods: Sequence[Scored], samples: int = 2000, seed: int = 0) -> pd.DataFrame:

@@ -3,8 +3,9 @@
 Every table in the book goes through :func:`table`. Columns are formatted by kind, told
 from their name and dtype: costs with thousands separators (scientific past 1e12), learning
 rates in one style (``0.5``, ``0.001``, ``1e-5``), seconds to 2 significant digits,
-percentages to one decimal, counts with separators, ids plain, other numbers to 4
-significant digits, and a missing value as an en dash. On the page the table is a numbered
+percentages to one decimal, counts with separators, ids plain, metrics and shares between
+-1 and 1 to 3 decimals, other numbers to 4 significant digits, and a missing value as an
+en dash. On the page the table is a numbered
 Sphinx table (a MyST ``list-table``) whose numeric columns are right-aligned and whose
 cells are padded by the theme; a wide table scrolls inside its own box. In Jupyter it shows
 as HTML, in a terminal as aligned text. Book page: "Re-run it yourself".
@@ -76,6 +77,11 @@ def format_plain(value: float) -> str:
     return f"{int(value)}" if _finite(value) else MISSING
 
 
+def format_unit(value: float) -> str:
+    """A value between -1 and 1 (a metric, a share, a correlation) to 3 decimals."""
+    return f"{value:.3f}" if _finite(value) else MISSING
+
+
 def format_number(value: float) -> str:
     """Any other number: 4 significant digits, separators from 10,000 on."""
     if not _finite(value):
@@ -99,10 +105,13 @@ def column_formatter(name: str, values: pd.Series) -> Formatter | None:
         return format_lr
     if "cost" in label or label.startswith("||"):
         return format_cost
-    if "%" in label:
+    if label.startswith("%") or label.endswith("%") or label.endswith("(%)"):
         return format_percent
     if pd.api.types.is_integer_dtype(values):
         return format_plain if label in PLAIN_INTEGERS or label.endswith("id") else format_count
+    finite = values[np.isfinite(values.to_numpy(dtype=float))]
+    if len(finite) and (finite.abs() <= 1).all():
+        return format_unit
     return format_number
 
 
