@@ -22,7 +22,7 @@ import torch
 from scipy.sparse.linalg import LinearOperator, eigsh
 from threadpoolctl import threadpool_limits
 
-from .cost import CoLikeCost
+from .cost import CoLikeCost, target_factor
 from .data import Likes, as_csr
 from .errors import ParameterError
 from .study import config_grid
@@ -34,13 +34,15 @@ MAX_ITERATIONS = 50
 
 @dataclass(frozen=True)
 class Optimum:
-    """The eigen-alternation's result: cost, its share of ||X||^2, the d x n embeddings."""
+    """The eigen-alternation's result: cost, its share of ||X||^2 (||K||^2 for another
+    ``target``), the d x n embeddings."""
 
     cost: float
-    x_norm2: int
+    x_norm2: int | float
     embeddings: np.ndarray
     history: list[float]
     seconds: float
+    target: str = "colikes"
 
     @property
     def fraction(self) -> float:
@@ -52,13 +54,17 @@ class Optimum:
         return len(self.history)
 
 
-def _shifted_gram(matrix: sp.csr_matrix, shift: np.ndarray) -> LinearOperator:
-    """x -> (L^T L + diag(shift)) x without forming L^T L (L has far fewer non-zeros than X)."""
+def _shifted_gram(
+    matrix: sp.csr_matrix, shift: np.ndarray, mixing: np.ndarray | None = None
+) -> LinearOperator:
+    """x -> (F^T F + diag(shift)) x without forming F^T F, for F = L (far fewer non-zeros than X)
+    or F = C A (a target's factor: A sparse, C r x users)."""
     transposed = matrix.T.tocsr()
 
     def apply(x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
-        return transposed @ (matrix @ x) + (shift * x if x.ndim == 1 else shift[:, None] * x)
+        side = matrix @ x if mixing is None else mixing.T @ (mixing @ (matrix @ x))
+        return transposed @ side + (shift * x if x.ndim == 1 else shift[:, None] * x)
 
     n = matrix.shape[1]
     return LinearOperator((n, n), matvec=apply, matmat=apply, dtype=np.float64)
@@ -70,16 +76,20 @@ def best_cost(
     tol: float = TOLERANCE,
     max_iterations: int = MAX_ITERATIONS,
     cost: CoLikeCost | None = None,
+    target: str = "colikes",
+    ridge: float | None = None,
 ) -> Optimum:
     """The lowest c(V) at size ``dim`` by eigen-alternation, until c falls by less than ``tol`` (relative).
 
-    X + diag(s) = L^T L + diag(s - D) is applied through L; movies no one co-likes keep
-    v_i = 0. ``eigsh`` is warm-started from the previous solution. The cost is evaluated
-    exactly with :class:`~movierec.cost.CoLikeCost` (float64). Book page: "How good can the fit get?".
+    X + diag(s) = L^T L + diag(s - D) is applied through L (any ``target``: K + diag(s) =
+    F^T F + diag(s - k) through its factor F); movies no one co-likes keep v_i = 0 (their row
+    of K is 0 for every target). ``eigsh`` is warm-started from the previous solution. The
+    cost is evaluated exactly with :class:`~movierec.cost.CoLikeCost` (float64).
+    Book pages: "How good can the fit get?", "What should the embeddings fit?".
     """
     matrix = as_csr(likes, np.float64)
     n = matrix.shape[1]
-    cost = cost or CoLikeCost(matrix, "cpu", torch.float64)
+    cost = cost or CoLikeCost(matrix, "cpu", torch.float64, target, ridge)
     colikes_per_movie = (
         np.asarray(matrix.T @ (matrix @ np.ones(n)), dtype=np.float64)
         - np.asarray(matrix.sum(axis=0)).ravel()
@@ -90,8 +100,9 @@ def best_cost(
             f"dim={dim!r} is not allowed: dim must be an integer in [1, {len(active) - 1}] "
             f"(fewer than the {len(active):,} co-liked movies)"
         )
-    sub = matrix[:, active].tocsr()
-    counts = np.asarray(sub.sum(axis=0)).ravel()
+    factor = target_factor(matrix, target, ridge)
+    sub = factor.likes[:, active].tocsr()
+    counts = factor.diagonal[active]
     start = time.perf_counter()
     norms = np.zeros(len(active))
     v0 = None
@@ -99,7 +110,8 @@ def best_cost(
     best: np.ndarray | None = None
     for _ in range(max_iterations):
         with threadpool_limits(1, "blas"):
-            values, vectors = eigsh(_shifted_gram(sub, norms - counts), k=dim, which="LA", v0=v0)
+            operator = _shifted_gram(sub, norms - counts, factor.mixing)
+            values, vectors = eigsh(operator, k=dim, which="LA", v0=v0)
         values = np.clip(values, 0.0, None)
         V = np.zeros((dim, n))
         V[:, active] = (vectors * np.sqrt(values)).T
@@ -117,18 +129,40 @@ def best_cost(
             break
     return Optimum(
         cost=history[-1],
-        x_norm2=int(cost.x_norm2),
+        x_norm2=cost.x_norm2,
         embeddings=best.astype(np.float32),
         history=history,
         seconds=time.perf_counter() - start,
+        target=target,
     )
 
 
-def lambda_max(likes: Likes | sp.spmatrix) -> float:
-    """The largest eigenvalue of X = offdiag(L^T L). Book page: "How good can the fit get?"."""
-    matrix = as_csr(likes, np.float64)
-    counts = np.asarray(matrix.sum(axis=0)).ravel()
-    return float(eigsh(_shifted_gram(matrix, -counts), k=1, which="LA", return_eigenvectors=False)[0])
+def lambda_max(likes: Likes | sp.spmatrix, target: str = "colikes", ridge: float | None = None) -> float:
+    """The largest eigenvalue of X = offdiag(L^T L), or of another ``target``'s K.
+
+    Book pages: "How good can the fit get?", "What should the embeddings fit?".
+    """
+    factor = target_factor(as_csr(likes, np.float64), target, ridge)
+    operator = _shifted_gram(factor.likes, -factor.diagonal, factor.mixing)
+    return float(eigsh(operator, k=1, which="LA", return_eigenvectors=False)[0])
+
+
+def stable_sgd_rate(
+    likes: Likes | sp.spmatrix,
+    target: str = "colikes",
+    ridge: float | None = None,
+    init_std: float | None = None,
+) -> float:
+    """SGD's (momentum 0.9) largest stable learning rate at the optimum, 2 (1 + 0.9) / (8 lambda_max(K)),
+    and, given ``init_std`` (sigma), also at the initial V: the curvature there is about 12 n sigma^2.
+
+    The path to the optimum is steeper still (about twice, for X), so runs use a fraction of it.
+    Book page: "What should the embeddings fit?".
+    """
+    curvature = 8 * lambda_max(likes, target, ridge)
+    if init_std is not None:
+        curvature = max(curvature, 12 * as_csr(likes).shape[1] * init_std**2)
+    return heavy_ball_bound(curvature)
 
 
 def _hessian_operator(matrix: sp.csr_matrix, V: np.ndarray):

@@ -1,6 +1,8 @@
-"""Recommendations by mean cosine similarity of learned embeddings.
+"""Recommendations from learned embeddings: by mean cosine similarity (the seed's rule) or by
+dot product (for targets whose scale carries meaning, such as the whitened one).
 
-Book page: "Recommendations" (notebooks/04_recommendations.ipynb).
+Book pages: "Recommendations" (notebooks/04_recommendations.ipynb), "What should the embeddings
+fit?" (notebooks/08_targets.ipynb).
 """
 
 from __future__ import annotations
@@ -13,6 +15,17 @@ import scipy.sparse as sp
 
 from .errors import ParameterError, TitleError
 from .titles import TitleIndex
+
+SCORINGS = ("cosine", "dot")
+
+
+def check_scoring(scoring: str) -> str:
+    """``scoring`` if it is a known rule, else a :class:`ParameterError` naming them."""
+    if scoring not in SCORINGS:
+        raise ParameterError(
+            f"scoring={scoring!r} is not allowed: scoring must be one of {', '.join(SCORINGS)}"
+        )
+    return scoring
 
 
 def unit_columns(vectors: np.ndarray | sp.spmatrix) -> np.ndarray | sp.csr_matrix:
@@ -38,19 +51,30 @@ def cosine_similarities(embeddings: np.ndarray, rows: Sequence[int]) -> np.ndarr
     return unit[:, list(rows)].T @ unit
 
 
+def dot_similarities(embeddings: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+    """v_r^T v_j for each input column r and every movie j (len(rows) x n)."""
+    vectors = np.asarray(embeddings, dtype=np.float64)
+    return vectors[:, list(rows)].T @ vectors
+
+
 def recommend(
     embeddings: np.ndarray,
     movies: pd.DataFrame,
     titles: Sequence[str],
     top_n: int = 10,
     index: TitleIndex | None = None,
+    scoring: str = "cosine",
 ) -> pd.DataFrame:
-    """Top-``top_n`` movies by mean cosine similarity to the input titles, inputs excluded.
+    """Top-``top_n`` movies for the input titles, inputs excluded.
 
+    ``scoring="cosine"`` (the seed's rule) ranks by mean cosine similarity to the inputs;
+    ``scoring="dot"`` by the dot product of the sum of the inputs' vectors with every movie's,
+    which keeps the lengths a target such as the whitened one gives its embeddings.
     ``embeddings`` is d x n with columns in ``movies`` order. Inputs whose embedding is zero
-    (no direction) are left out of the mean; if all are, that is an error. Returns a
-    DataFrame with rank, movieId, title, genres and score. Book page: "Recommendations".
+    (no direction) are left out; if all are, that is an error. Returns a DataFrame with rank,
+    movieId, title, genres and score. Book pages: "Recommendations", "What should the embeddings fit?".
     """
+    check_scoring(scoring)
     if isinstance(top_n, bool) or not isinstance(top_n, (int, np.integer)) or top_n < 1:
         raise ParameterError(f"top_n={top_n!r} is not allowed: top_n must be an integer >= 1")
     embeddings = np.asarray(embeddings)
@@ -72,7 +96,10 @@ def recommend(
             f"{names}: zero embedding (no one liked it, so it has no direction to compare with): "
             f"add a title that users liked"
         )
-    scores = cosine_similarities(embeddings, usable).mean(axis=0)
+    if scoring == "cosine":
+        scores = cosine_similarities(embeddings, usable).mean(axis=0)
+    else:
+        scores = dot_similarities(embeddings, usable).sum(axis=0)
     candidates = np.setdiff1d(np.arange(len(movies)), rows)
     top_n = min(int(top_n), len(candidates))
     order = candidates[np.lexsort((candidates, -scores[candidates]))][:top_n]

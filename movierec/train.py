@@ -20,9 +20,10 @@ import scipy.sparse as sp
 import torch
 from tqdm import tqdm
 
-from .cost import CoLikeCost
+from .cost import CoLikeCost, check_target
 from .data import DEFAULT_RELEASE, LIKE_THRESHOLD, RELEASES, Likes, as_csr
 from .errors import ParameterError
+from .tables import format_lr
 
 DIVERGENCE_FACTOR = 1e3
 SGD_MOMENTUM = 0.9
@@ -53,7 +54,9 @@ class TrainConfig:
 
     ``dim`` is an int or ``"full"`` (d = number of movies, the seed's setting);
     ``init_draw`` skips that many earlier draws of V from the seeded generator, which
-    reproduces the seed notebook's sweep; ``momentum`` defaults to 0.9 for SGD.
+    reproduces the seed notebook's sweep; ``momentum`` defaults to 0.9 for SGD. ``target``
+    is what V^T V fits (``colikes``, ``cosine`` or ``whitened``: :func:`movierec.cost.target_factor`)
+    and ``ridge`` the whitened target's lambda (required there, unset otherwise).
     """
 
     optimizer: str = "adam"
@@ -67,6 +70,8 @@ class TrainConfig:
     dataset: str = DEFAULT_RELEASE
     threshold: float = LIKE_THRESHOLD
     dtype: str = "float32"
+    target: str = "colikes"
+    ridge: float | None = None
 
     def __post_init__(self) -> None:
         classes = optimizer_classes()
@@ -119,6 +124,7 @@ class TrainConfig:
         )
         object.__setattr__(self, "threshold", float(self.threshold))
         _require(self.dtype in DTYPES, "dtype", self.dtype, f"one of {', '.join(DTYPES)}")
+        object.__setattr__(self, "ridge", check_target(self.target, self.ridge))
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -138,14 +144,24 @@ class TrainConfig:
         return dim
 
     def key(self, data_checksum: str) -> str:
-        """A short hash of these parameters and the data, naming the run on disk."""
-        payload = json.dumps({"config": asdict(self), "data": data_checksum}, sort_keys=True)
+        """A short hash of these parameters and the data, naming the run on disk.
+
+        The default target (colikes, no ridge) is left out of the hash, so runs stored before
+        targets existed keep their keys and are reused.
+        """
+        config = asdict(self)
+        if self.target == "colikes":
+            del config["target"], config["ridge"]
+        payload = json.dumps({"config": config, "data": data_checksum}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     @property
     def label(self) -> str:
-        """A short human name, e.g. ``adam lr=0.5``."""
-        return f"{self.optimizer} lr={self.lr:g}"
+        """A short human name, e.g. ``adam lr=0.5``, ``adam lr=0.003 whitened ridge=300``."""
+        label = f"{self.optimizer} lr={format_lr(self.lr)}"
+        if self.target != "colikes":
+            label += f" {self.target}" + (f" ridge={self.ridge:g}" if self.ridge is not None else "")
+        return label
 
 
 def _is_int(value: Any) -> bool:
@@ -215,6 +231,16 @@ def library_versions() -> dict[str, str]:
     }
 
 
+def machine_description(device: str | torch.device = "cpu") -> str:
+    """The hardware a time was measured on, in words: ``cpu, 2 threads`` or ``cuda: <GPU name>``."""
+    device = torch.device(device)
+    if device.type == "cuda" and torch.cuda.is_available():
+        return f"cuda: {torch.cuda.get_device_name(device)}"
+    if device.type == "cpu":
+        return f"cpu, {torch.get_num_threads()} threads"
+    return device.type
+
+
 def pick_device(device: str | torch.device = "auto") -> torch.device:
     """``auto``: CUDA, then Apple MPS, then CPU; otherwise the named device."""
     if str(device) != "auto":
@@ -276,13 +302,16 @@ def train(
     when ``config`` is not given. A run diverges at epoch k when c is not finite or above
     1000 x its initial value (a step that overflows the float range counts as an infinite
     cost at the next epoch). The progress bar (in a terminal only) reads ``progress`` then
-    the run's label and size. Book pages: "The model", "The optimizer study".
+    the run's label and size. ``cost`` is used when it was built for the config's target and
+    ridge, else a cost for them is built. Book pages: "The model", "The optimizer study",
+    "What should the embeddings fit?".
     """
     config = config or TrainConfig.from_dict(params)
     matrix = as_csr(likes)
     target = pick_device(device)
     dtype = DTYPES[config.dtype]
-    cost = cost or CoLikeCost(matrix, target, dtype)
+    if cost is None or (cost.target, cost.ridge) != (config.target, config.ridge):
+        cost = CoLikeCost(matrix, target, dtype, config.target, config.ridge)
     rows = initial_embeddings(config, matrix.shape[1]).mT.contiguous().to(device=target, dtype=dtype)
     rows.requires_grad_(True)
     V = rows.mT

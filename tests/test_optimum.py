@@ -143,3 +143,10 @@ def test_lambda_max_of_every_target_and_its_sgd_rate():
         top = np.linalg.eigvalsh(dense_target(likes, target, ridge))[-1]
         assert lambda_max(likes, target, ridge) == pytest.approx(top, rel=1e-8)
         assert stable_sgd_rate(likes, target, ridge) == pytest.approx(heavy_ball_bound(8 * top), rel=1e-8)
+
+
+def test_sgd_rate_takes_the_steeper_of_start_and_optimum():
+    likes = random_likes(30, 25, 0.2, seed=2)
+    at_optimum = stable_sgd_rate(likes, "cosine")
+    assert stable_sgd_rate(likes, "cosine", init_std=1e-3) == pytest.approx(at_optimum, rel=1e-9)
+    assert stable_sgd_rate(likes, "cosine", init_std=10.0) == pytest.approx(heavy_ball_bound(12 * 25 * 100.0))
