@@ -37,7 +37,8 @@ def test_lowercase_title_resolves_and_typo_fails_with_suggestions(archive, runs_
     assert done.returncode == 2
     assert done.stderr.strip() == (
         "movierec: error: unknown title 'Toy Storyy': did you mean 'Toy Story (1995)'; "
-        "'Toy Story 3 (2010)'; 'Toy Story 2 (1999)'; 'Tokyo Story (Tôkyô monogatari) (1953)'; 'True Story (2015)'?"
+        "'Toy Story 3 (2010)'; 'Toy Story 2 (1999)'; 'Tokyo Story (Tôkyô monogatari) (1953)'; "
+        "'True Story (2015)'?"
     )
     assert "Traceback" not in done.stderr
 
