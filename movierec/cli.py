@@ -9,14 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 
 import pandas as pd
 
+from .cost import TARGETS
 from .data import DEFAULT_RELEASE
 from .errors import MovierecError, ParameterError
 from .profiles import load_profile
-from .recommend import recommend
+from .recommend import SCORINGS, recommend
 from .store import RunStore
 from .study import study_configs
 from .tables import format_cost, summary_table, terminal_text
@@ -74,6 +74,20 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dtype", default=DEFAULT_RUN.dtype, help="float32 or float64 (default: %(default)s)"
     )
+    _add_target_options(parser, DEFAULT_RUN.target)
+
+
+def _add_target_options(parser: argparse.ArgumentParser, target: str | None) -> None:
+    parser.add_argument(
+        "--target",
+        default=target,
+        choices=TARGETS,
+        help="what V^T V fits: the co-likes X, their cosine normalisation, or the ridge-whitened K "
+        f"(default: {target or 'colikes'})",
+    )
+    parser.add_argument(
+        "--ridge", type=float, default=None, help="lambda of the whitened target (required there)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,8 +115,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     rec = commands.add_parser("recommend", help="top-N movies for input titles")
     rec.add_argument("titles", nargs="+", metavar="TITLE", help='e.g. "Toy Story (1995)", "the matrix", id:1')
-    rec.add_argument("--run", default="", help="run key (default: Adam lr 0.5, d 64, 100 epochs)")
+    rec.add_argument(
+        "--run",
+        default="",
+        help="run key (default: Adam lr 0.5, d 64, 100 epochs; with --target, that target's recommended run)",
+    )
     rec.add_argument("--top-n", type=int, default=10, help="list length (default: %(default)s)")
+    _add_target_options(rec, None)
+    rec.add_argument(
+        "--scoring",
+        default=None,
+        choices=SCORINGS,
+        help="mean cosine to the inputs (the seed's rule) or dot product with their sum "
+        "(default: cosine for colikes and cosine, dot for whitened)",
+    )
     _add_common(rec)
 
     runs = commands.add_parser("runs", help="list stored runs, newest first")
@@ -145,6 +171,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         momentum=args.momentum,
         dtype=args.dtype,
         dataset=args.dataset or DEFAULT_RELEASE,
+        target=args.target,
+        ridge=args.ridge,
     )
     ws = _workspace(args)
     config.resolved_dim(ws.likes.n_movies)
@@ -173,11 +201,25 @@ def cmd_sweep(args: argparse.Namespace) -> None:
 
 
 def cmd_recommend(args: argparse.Namespace) -> None:
+    from .targets import default_run, default_scoring
+
+    if args.run and (args.target or args.ridge is not None):
+        raise ParameterError(
+            "--target and --ridge choose the default run to train: drop them with --run "
+            "(a stored run has its own target)"
+        )
     ws = _workspace(args)
     ws.titles.resolve_all(args.titles)
-    result = ws.store.load(args.run) if args.run else ws.run(replace(DEFAULT_RUN, dataset=ws.data.release))
-    table = recommend(result.embeddings, ws.data.movies, args.titles, args.top_n, ws.titles)
-    print(f"recommendations from run {result.key} ({result.config.label}, d={result.config.dim}):")
+    if args.run:
+        result = ws.store.load(args.run)
+    else:
+        result = ws.run(default_run(args.target or DEFAULT_RUN.target, args.ridge, ws.data.release))
+    scoring = args.scoring or default_scoring(result.config.target)
+    table = recommend(result.embeddings, ws.data.movies, args.titles, args.top_n, ws.titles, scoring)
+    print(
+        f"recommendations from run {result.key} ({result.config.label}, d={result.config.dim}, "
+        f"{scoring} scoring):"
+    )
     _show(table[["rank", "title", "score"]].assign(score=table["score"].round(4)))
 
 

@@ -140,11 +140,13 @@ def best_cost(
 def lambda_max(likes: Likes | sp.spmatrix, target: str = "colikes", ridge: float | None = None) -> float:
     """The largest eigenvalue of X = offdiag(L^T L), or of another ``target``'s K.
 
+    Lanczos starts from a seeded vector, so the same likes give the same digits every time.
     Book pages: "How good can the fit get?", "What should the embeddings fit?".
     """
     factor = target_factor(as_csr(likes, np.float64), target, ridge)
     operator = _shifted_gram(factor.likes, -factor.diagonal, factor.mixing)
-    return float(eigsh(operator, k=1, which="LA", return_eigenvectors=False)[0])
+    start = np.random.default_rng(0).standard_normal(operator.shape[0])
+    return float(eigsh(operator, k=1, which="LA", v0=start, return_eigenvectors=False)[0])
 
 
 def stable_sgd_rate(

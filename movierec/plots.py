@@ -261,3 +261,40 @@ def optimum_curve(table: pd.DataFrame) -> Figure:
     axes.set_title("The lowest cost any d-dimensional embedding reaches")
     axes.grid(True, which="major", alpha=0.3)
     return figure
+
+
+def ndcg_by_size(
+    curves: pd.DataFrame, references: Mapping[str, float], metric: str = "validation NDCG@10"
+) -> Figure:
+    """NDCG against the embedding size d (log axis): one colour per target, solid for the dot
+    product and dashed for mean cosine; ``references`` (EASE, ALS ...) as grey horizontal lines.
+
+    ``curves`` is :func:`movierec.targets.size_curves`'s (target, d, scoring, NDCG).
+    Book page: "What should the embeddings fit?".
+    """
+    figure, axes = new_figure()
+    targets = list(dict.fromkeys(curves["target"]))
+    for (target, scoring), rows in curves.groupby(["target", "scoring"], sort=False):
+        position = targets.index(target)
+        rows = rows.sort_values("d")
+        axes.plot(
+            rows["d"],
+            rows["NDCG"],
+            color=COLORS[position % len(COLORS)],
+            marker=MARKERS[position % len(MARKERS)],
+            linestyle="-" if scoring == "dot" else "--",
+            linewidth=1.8,
+            markersize=7,
+            label=f"{target}, {scoring}",
+        )
+    for (name, value), dash in zip(references.items(), cycle((":", "-.")), strict=False):
+        axes.axhline(value, color="#555555", linestyle=dash, linewidth=1.3, label=f"{name} ({value:.3f})")
+    sizes = sorted(curves["d"].unique())
+    axes.set_xscale("log", base=2)
+    axes.set_xticks(sizes, [str(d) for d in sizes])
+    axes.set_xlabel("embedding size d (log scale)")
+    axes.set_ylabel(metric)
+    axes.set_title("What each target recommends, by size and scoring rule")
+    axes.grid(True, which="major", alpha=0.3)
+    _legend_outside(figure, axes)
+    return figure

@@ -81,6 +81,25 @@ PARAMETERS: dict[str, Parameter] = {
         [2e-4, 1e-4, 6e-5, 4e-5, 3e-5, 1e-5],
         "SGD learning rates run beside the stability bound",
     ),
+    "target_dims": Parameter(
+        "list[int]", [32, 64, 128, 256], "embedding sizes tried per target (settings chosen at the largest)"
+    ),
+    "target_lrs": Parameter(
+        "dict[str, list[float]]",
+        {"colikes": [1.0, 0.3], "cosine": [0.03, 0.01], "whitened": [0.01, 0.003]},
+        "Adam learning rates tried per target (colikes, cosine, whitened)",
+    ),
+    "target_init_stds": Parameter(
+        "dict[str, list[float]]",
+        {"colikes": [0.5], "cosine": [0.03], "whitened": [0.01]},
+        "initial embedding std tried per target (K is far smaller than X)",
+    ),
+    "target_ridges": Parameter(
+        "list[float]", [100.0, 300.0, 1000.0], "ridge lambda tried for the whitened target"
+    ),
+    "target_sgd_fractions": Parameter(
+        "list[float]", [0.5, 0.25], "SGD learning rates as fractions of each target's stability bound"
+    ),
 }
 TYPE_WORDS = {
     "str": "a string",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,10 +11,32 @@ import scipy.sparse as sp
 import torch
 
 from conftest import random_likes
+from movierec.cli import main
 from movierec.cost import CoLikeCost, dense_cost, dense_target
+from movierec.data import Likes
 from movierec.errors import ParameterError
-from movierec.evaluate import dot_scores, embedding_scores
+from movierec.evaluate import dot_scores, embedding_scores, split_likes
+from movierec.plots import ndcg_by_size
 from movierec.recommend import recommend
+from movierec.store import RunStore
+from movierec.targets import (
+    comparison_table,
+    default_run,
+    default_scoring,
+    interval_text,
+    list_popularity,
+    lists_likes,
+    optimum_gaps,
+    paired_differences,
+    search_table,
+    search_target,
+    search_targets,
+    size_curves,
+    target_lists,
+    target_methods,
+    variant,
+    whitened_diagonal,
+)
 from movierec.train import TrainConfig, train
 
 
@@ -107,3 +131,205 @@ def test_dot_scores_for_every_user_match_the_single_user_rule():
     np.testing.assert_array_equal(embedding_scores(embeddings, inputs, "dot"), scores)
     with pytest.raises(ParameterError, match="scoring"):
         embedding_scores(embeddings, inputs, "pearson")
+
+
+@pytest.fixture(scope="module")
+def small_split():
+    """A seeded split of 120 users x 60 movies with a popularity gradient."""
+    rng = np.random.default_rng(0)
+    popularity = np.linspace(0.5, 0.05, 60)
+    dense = (rng.random((120, 60)) < popularity).astype(np.float32)
+    likes = Likes(sp.csr_matrix(dense), np.arange(1, 121), np.arange(1, 61))
+    return split_likes(likes, seed=0, data_checksum="small")
+
+
+@pytest.fixture(scope="module")
+def searches(small_split, tmp_path_factory):
+    store = RunStore(tmp_path_factory.mktemp("runs"))
+    return store, search_targets(
+        store,
+        small_split,
+        dims=[2, 4],
+        lrs={"colikes": [0.1], "cosine": [0.05], "whitened": [0.05, 0.01]},
+        init_stds={"colikes": [0.3], "cosine": [0.1], "whitened": [0.05]},
+        ridges=[5.0, 20.0],
+        sgd_fractions=[100.0, 0.25],
+        epochs=15,
+        dataset="ml-latest-small",
+        device="cpu",
+        k=5,
+    )
+
+
+def test_search_chooses_on_validation_in_three_stages(searches):
+    _, found = searches
+    assert list(found) == ["colikes", "cosine", "whitened"]
+    whitened = found["whitened"]
+    stages = whitened.table.groupby("stage").size().to_dict()
+    assert stages == {"settings": 4, "size": 2, "sgd": 2}  # 2 lrs x 2 ridges at d = 4; 2 sizes; 2 rates
+    settings = whitened.table[whitened.table["stage"] == "settings"]
+    best = settings[["val NDCG@5 (cosine)", "val NDCG@5 (dot)"]].max().max()
+    assert best == pytest.approx(
+        settings[f"val NDCG@5 ({whitened.scoring})"].max()
+    )  # the rule and run with the best validation NDCG
+    assert set(whitened.sizes) == {2, 4} and whitened.adam.config.optimizer == "adam"
+    assert whitened.adam.config.ridge in (5.0, 20.0)
+    sgd = whitened.table[whitened.table["stage"] == "sgd"]
+    assert sgd["lr"].tolist() == pytest.approx(
+        [100 * whitened.sgd_bound, 0.25 * whitened.sgd_bound], rel=1e-2
+    )
+    assert sgd["status"].iloc[0].startswith("diverged")  # 100 x the bound blows up, and is never chosen
+    assert whitened.sgd is not None and whitened.sgd.config.lr == pytest.approx(
+        0.25 * whitened.sgd_bound, rel=1e-2
+    )
+    assert search_table(found, "settings")["target"].tolist().count("whitened K") == 4
+    assert "ridge" not in search_table({"cosine": found["cosine"]}, "settings").columns
+    curves = size_curves(found, k=5)
+    assert set(curves["scoring"]) == {"cosine", "dot"} and len(curves) == 3 * 2 * 2
+    figure = ndcg_by_size(curves, {"EASE": 0.3, "ALS": 0.25})
+    assert figure.get_axes()[0].get_xlabel().startswith("embedding size")
+
+
+def test_a_second_search_trains_nothing(searches, small_split, monkeypatch):
+    store, _ = searches
+    import movierec.study
+
+    monkeypatch.setattr(movierec.study, "train", lambda *a, **k: pytest.fail("retrained a stored run"))
+    again = search_target(
+        store,
+        small_split,
+        "cosine",
+        [2, 4],
+        [0.05],
+        [0.1],
+        (),
+        [100.0, 0.25],
+        15,
+        dataset="ml-latest-small",
+        k=5,
+    )
+    assert again.adam.key in {run.key for run in searches[1]["cosine"].sizes.values()}
+
+
+def test_comparison_with_a_reference_and_paired_intervals(searches, small_split):
+    _, found = searches
+    methods = target_methods(found, small_split, k=5)
+    names = [method.method for method in methods]
+    assert "whitened K, Adam" in names and "co-likes X, SGD" in names
+    twin = replace(methods[0], method="twin")
+    differences = paired_differences(
+        [*methods, twin], small_split, reference=methods[0].method, k=5, samples=300
+    )
+    own = differences[differences["method"] == methods[0].method]
+    assert (own["difference"] == 0).all() and own["95% low"].isna().all()
+    same = differences[differences["method"] == "twin"]
+    assert (same["difference"] == 0).all() and (same["95% low"] == 0).all() and (same["95% high"] == 0).all()
+    other = differences[(differences["method"] == names[-1]) & (differences["metric"] == "NDCG")].iloc[0]
+    assert other["95% low"] <= other["difference"] <= other["95% high"]
+    assert other["test"] == pytest.approx(methods[-1].test["NDCG"])
+    table = comparison_table(differences, methods[0].method, k=5)
+    assert list(table.columns) == [
+        "method",
+        "setting",
+        "NDCG@5",
+        f"NDCG vs {methods[0].method}",
+        "Recall@5",
+        f"Recall vs {methods[0].method}",
+        "HR@5",
+        f"HR vs {methods[0].method}",
+    ]
+    assert table["NDCG@5"].is_monotonic_decreasing
+    with pytest.raises(ParameterError, match="reference='EASE' is not among the methods"):
+        paired_differences(methods, small_split, k=5)
+    assert interval_text(0.00884, 0.00441, 0.0131) == "+0.0088 (+0.0044 to +0.0131)"
+    popularity = list_popularity(methods, small_split, k=5)
+    assert popularity["share from the 100 most-liked"].between(0, 1).all()
+
+
+def test_lists_optimum_variants_and_the_whitened_diagonal(searches, small_split):
+    store, found = searches
+    movies = tiny_movies(60)
+    lists = target_lists(found, movies, ["Movie 1 (2000)", "Movie 2 (2000)"], top_n=3)
+    assert set(lists) == {"co-likes X", "cosine-normalised X", "whitened K"}
+    assert all(len(table) == 3 for table in lists.values())
+    means = lists_likes(lists, small_split, movies["movieId"].to_numpy())
+    assert all(value > 0 for value in means.values())
+    gaps = optimum_gaps(found, small_split, 2)
+    assert (gaps["best cost"] <= gaps["Adam final cost"] * (1 + 1e-6)).all()
+    with pytest.raises(ParameterError, match="optimum_dim=3 is not among target_dims"):
+        optimum_gaps(found, small_split, 3)
+    result, ndcg = variant(store, small_split, found["whitened"], k=5, device="cpu", ridge=50.0)
+    assert result.config.ridge == 50.0 and 0 <= ndcg <= 1
+    diagonal = whitened_diagonal(small_split, 20.0)
+    assert diagonal["K_jj"].between(0, 1).all()
+    assert diagonal["K_jj"].corr(diagonal["likes"], method="spearman") > 0.9
+
+
+def test_search_parameters_are_checked(small_split, tmp_path):
+    store = RunStore(tmp_path)
+    common = {"dims": [2], "ridges": [5.0], "sgd_fractions": [0.5], "epochs": 2, "k": 5}
+    with pytest.raises(ParameterError, match="unknown target\\(s\\) ppmi"):
+        search_targets(store, small_split, lrs={"ppmi": [0.1]}, init_stds={"ppmi": [0.1]}, **common)
+    with pytest.raises(ParameterError, match="give both the same targets"):
+        search_targets(store, small_split, lrs={"cosine": [0.1]}, init_stds={"colikes": [0.1]}, **common)
+    with pytest.raises(ParameterError, match="fractions of the bound must be > 0"):
+        search_targets(
+            store,
+            small_split,
+            lrs={"cosine": [0.1]},
+            init_stds={"cosine": [0.1]},
+            **{**common, "sgd_fractions": [0]},
+        )
+    with pytest.raises(ParameterError, match="target_ridges is empty"):
+        search_target(store, small_split, "whitened", [2], [0.1], [0.1], [], [0.5], 2, k=5)
+    with pytest.raises(ParameterError, match="every Adam run of target colikes diverged"):
+        search_target(store, small_split, "colikes", [2], [1e6], [10.0], (), [0.5], 3, k=5)
+
+
+def test_default_runs_and_scoring_rules():
+    assert default_run() == TrainConfig()
+    assert default_run("whitened", 300.0).target == "whitened"
+    assert default_scoring("whitened") == "dot" and default_scoring("colikes") == "cosine"
+    with pytest.raises(ParameterError, match='ridge is required with target="whitened"'):
+        default_run("whitened")
+    with pytest.raises(ParameterError, match="target must be one of"):
+        default_scoring("ppmi")
+
+
+@pytest.mark.integration
+def test_cli_train_and_recommend_with_targets(tmp_path, capsys, archive):
+    runs = str(tmp_path / "runs")
+    options = ["--data", str(archive), "--runs", runs, "--device", "cpu"]
+    assert (
+        main(
+            [
+                "train",
+                "--target",
+                "whitened",
+                "--ridge",
+                "300",
+                "--dim",
+                "8",
+                "--epochs",
+                "3",
+                "--lr",
+                "0.003",
+                "--init-std",
+                "0.01",
+                *options,
+            ]
+        )
+        == 0
+    )
+    line = capsys.readouterr().out
+    assert "adam lr=0.003 whitened ridge=300, d=8, finished" in line
+    key = line.split()[1].rstrip(":")
+    assert main(["recommend", "Toy Story (1995)", "--run", key, "--top-n", "3", *options]) == 0
+    assert "dot scoring" in capsys.readouterr().out.splitlines()[0]
+    assert main(["recommend", "Toy Story (1995)", "--run", key, "--scoring", "cosine", *options]) == 0
+    assert "cosine scoring" in capsys.readouterr().out.splitlines()[0]
+    assert main(["train", "--target", "whitened", *options]) == 2
+    assert 'ridge is required with target="whitened"' in capsys.readouterr().err
+    assert main(["recommend", "Toy Story (1995)", "--run", key, "--target", "cosine", *options]) == 2
+    assert "drop them with --run" in capsys.readouterr().err
+    assert main(["recommend", "Toy Story (1995)", "--scoring", "euclid", *options]) == 2
