@@ -490,13 +490,13 @@ def fit_check(
     pairs = pairs[is_zero][:zeros]
     zero_fit = np.einsum("di,di->i", V[:, pairs[:, 0]], V[:, pairs[:, 1]])
     return {
-        "r (non-zeros)": float(np.corrcoef(fitted, values)[0, 1]),
-        "non-zero pairs": int(len(values)),
-        "mean v_i.v_j (zeros)": float(zero_fit.mean()),
-        "r (non-zeros + zeros)": float(
+        "r, co-liked": float(np.corrcoef(fitted, values)[0, 1]),
+        "co-liked pairs": int(len(values)),
+        "mean fit, zeros": float(zero_fit.mean()),
+        "r, with zeros": float(
             np.corrcoef(np.r_[fitted, zero_fit], np.r_[values, np.zeros(len(zero_fit))])[0, 1]
         ),
-        "zeros sampled": int(len(zero_fit)),
+        "zero pairs": int(len(zero_fit)),
     }
 
 

@@ -169,9 +169,9 @@ def tuning_caption(tuning: pd.DataFrame, metric: str) -> str:
     return text
 
 
-def method_answer(gaps: pd.DataFrame, k: int) -> str:
+def method_answer(gaps: pd.DataFrame, k: int, brief: bool = False) -> str:
     """Which method recommends best and by how much, from :func:`movierec.evaluate.paired_bootstrap`'s
-    table: the answer of "Does it recommend well?"."""
+    table: the answer of "Does it recommend well?" (``brief``: without the full ranking)."""
     best = gaps.iloc[0]
     ranking = "; ".join(
         f"{method} {ndcg:.3f}" for method, ndcg in zip(gaps["method"], gaps["test NDCG"], strict=True)
@@ -192,7 +192,7 @@ def method_answer(gaps: pd.DataFrame, k: int) -> str:
         )
     elif not embeddings.empty:
         text += " The learned embeddings beat every baseline here."
-    return text + f" In order: {ranking}."
+    return text if brief else text + f" In order: {ranking}."
 
 
 def stability_story(

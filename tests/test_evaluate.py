@@ -125,5 +125,5 @@ def test_fit_check_is_one_for_an_exact_fit():
     np.fill_diagonal(exact, 0)
     X = sp.csr_matrix(exact)
     result = fit_check(V, X, zeros=200, seed=0)
-    assert result["r (non-zeros)"] == pytest.approx(1.0) and result["non-zero pairs"] == X.nnz // 2
-    assert result["zeros sampled"] == 200
+    assert result["r, co-liked"] == pytest.approx(1.0) and result["co-liked pairs"] == X.nnz // 2
+    assert result["zero pairs"] == 200
