@@ -4,7 +4,8 @@ Every table in the book goes through :func:`table`. Columns are formatted by kin
 from their name and dtype: costs with thousands separators (scientific past 1e12), learning
 rates in one style (``0.5``, ``0.001``, ``1e-5``), seconds to 2 significant digits,
 percentages to one decimal, counts with separators, ids plain, metrics and shares between
--1 and 1 to 3 decimals, other numbers to 4 significant digits, and a missing value as an
+-1 and 1 to 3 decimals, relative differences in scientific notation, other numbers to 4
+significant digits, and a missing value as an
 en dash. On the page the table is a numbered
 Sphinx table (a MyST ``list-table``) whose numeric columns are right-aligned and whose
 cells are padded by the theme; a wide table scrolls inside its own box. In Jupyter it shows
@@ -77,6 +78,11 @@ def format_plain(value: float) -> str:
     return f"{int(value)}" if _finite(value) else MISSING
 
 
+def format_relative(value: float) -> str:
+    """A relative difference, in scientific notation to 2 digits (``1.9e-07``): its size is the point."""
+    return f"{value:.1e}" if _finite(value) else MISSING
+
+
 def format_unit(value: float) -> str:
     """A value between -1 and 1 (a metric, a share, a correlation) to 3 decimals."""
     return f"{value:.3f}" if _finite(value) else MISSING
@@ -99,6 +105,8 @@ def column_formatter(name: str, values: pd.Series) -> Formatter | None:
         return None
     if "second" in label or label in {"s", "s/epoch"} or label.endswith("(s)"):
         return format_seconds
+    if "relative" in label:
+        return format_relative
     if "/" in label or "ratio" in label:
         return format_number
     if label in {"lr", "learning rate"} or label.endswith(" lr"):

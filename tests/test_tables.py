@@ -82,6 +82,8 @@ def test_columns_are_formatted_by_kind():
     ]
     assert rendered.numeric == (False, True, True, True, True, True, True, True)
     assert column_formatter("title", pd.Series(["x"])) is None
+    assert column_formatter("relative difference", pd.Series([1.9e-7]))(1.9e-7) == "1.9e-07"
+    assert column_formatter("val NDCG@10", pd.Series([0.1756, 0.2]))(0.1756) == "0.176"
 
 
 def test_the_page_form_is_a_numbered_myst_table_with_escaped_text():
