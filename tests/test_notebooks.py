@@ -218,6 +218,20 @@ class TestSmokeBook:
             text = source.read_text()
             assert "{solution}" not in text and '"solution"' not in text, source.name
 
+    def test_the_downloaded_notebook_runs_in_a_fresh_kernel(self, smoke_book, archive, tmp_path, monkeypatch):
+        from nbclient import NotebookClient
+
+        _, html = smoke_book
+        downloaded = nbformat.read(html / "_sources" / "book" / "executed" / "01_data.ipynb", as_version=4)
+        assert "pip install -e ." in downloaded.cells[0].source
+        monkeypatch.setenv("MOVIEREC_DATA", str(archive))
+        monkeypatch.setenv("MOVIEREC_RUNS", str(tmp_path / "runs"))
+        NotebookClient(
+            downloaded, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        ).execute()
+        results = next(cell for cell in downloaded.cells if "results" in cell.metadata.get("tags", []))
+        assert results.outputs and "application/json" in results.outputs[0]["data"]
+
     def test_rebuild_with_nothing_changed_executes_nothing(self, smoke_book):
         root, _ = smoke_book
         executed = [root / EXECUTED_DIR / f"{name}.ipynb" for name in CHAPTERS]
