@@ -24,6 +24,25 @@ CHAPTERS = chapter_names(ROOT)
 NOTEBOOK_PATHS = [ROOT / "notebooks" / f"{name}.ipynb" for name in CHAPTERS]
 
 
+def execute_chapter(name: str, parameters: dict, archive, tmp_path, monkeypatch):
+    """One chapter run alone with papermill, as a reader would, on the real archive and a fresh
+    run store; the executed copy's path."""
+    import papermill
+
+    monkeypatch.setenv("MOVIEREC_DATA", str(archive))
+    monkeypatch.setenv("MOVIEREC_RUNS", str(tmp_path / "runs"))
+    target = tmp_path / f"{name}.ipynb"
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / f"{name}.ipynb"),
+        str(target),
+        parameters=parameters,
+        cwd=str(ROOT),
+        progress_bar=False,
+        kernel_name="python3",
+    )
+    return target
+
+
 def test_chapters_come_from_the_toc():
     toc = (ROOT / "_toc.yml").read_text()
     assert CHAPTERS and all(f"book/executed/{name}" in toc for name in CHAPTERS)
@@ -244,19 +263,7 @@ class TestSmokeBook:
 @pytest.mark.integration
 @pytest.mark.slow
 def test_course_page_matches_the_printed_first_cost(archive, tmp_path, monkeypatch):
-    import papermill
-
-    monkeypatch.setenv("MOVIEREC_DATA", str(archive))
-    monkeypatch.setenv("MOVIEREC_RUNS", str(tmp_path / "runs"))
-    target = tmp_path / "05_course.ipynb"
-    papermill.execute_notebook(
-        str(ROOT / "notebooks" / "05_course.ipynb"),
-        str(target),
-        parameters={"course_epochs": 1},
-        cwd=str(ROOT),
-        progress_bar=False,
-        kernel_name="python3",
-    )
+    target = execute_chapter("05_course", {"course_epochs": 1}, archive, tmp_path, monkeypatch)
     results = read_results(target)
     assert results["relative_difference"] < 1e-6
     assert results["first_cost"] == pytest.approx(57_846_087_680, rel=1e-6)
@@ -294,19 +301,8 @@ def test_a_broken_notebook_names_itself_and_its_cell(tmp_path, source, message):
 def test_an_optimizer_added_in_a_profile_joins_the_study_its_figures_and_tables(
     archive, tmp_path, monkeypatch
 ):
-    import papermill
-
-    monkeypatch.setenv("MOVIEREC_DATA", str(archive))
-    monkeypatch.setenv("MOVIEREC_RUNS", str(tmp_path / "runs"))
-    target = tmp_path / "03_optimizers.ipynb"
-    papermill.execute_notebook(
-        str(ROOT / "notebooks" / "03_optimizers.ipynb"),
-        str(target),
-        parameters={"dim": 4, "epochs": 3, "study_lrs": {"adam": [0.1], "rmsprop": [0.01, 0.001]}},
-        cwd=str(ROOT),
-        progress_bar=False,
-        kernel_name="python3",
-    )
+    parameters = {"dim": 4, "epochs": 3, "study_lrs": {"adam": [0.1], "rmsprop": [0.01, 0.001]}}
+    target = execute_chapter("03_optimizers", parameters, archive, tmp_path, monkeypatch)
     results = read_results(target)
     assert {(run["optimizer"], run["lr"]) for run in results["runs"]} == {
         ("adam", 0.1),
