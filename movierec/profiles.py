@@ -86,19 +86,19 @@ PARAMETERS: dict[str, Parameter] = {
     ),
     "target_lrs": Parameter(
         "dict[str, list[float]]",
-        {"colikes": [1.0, 0.3], "cosine": [0.03, 0.01], "whitened": [0.01, 0.003]},
-        "Adam learning rates tried per target (colikes, cosine, whitened)",
+        {"colikes": [1.0, 0.3], "cosine": [0.03, 0.01], "whitened": [0.003, 0.01]},
+        "Adam learning rates tried per target (colikes, cosine, whitened), first one first",
     ),
     "target_init_stds": Parameter(
         "dict[str, list[float]]",
-        {"colikes": [0.5], "cosine": [0.03], "whitened": [0.01]},
-        "initial embedding std tried per target (K is far smaller than X)",
+        {"colikes": [0.5], "cosine": [0.03, 0.1], "whitened": [0.01, 0.03]},
+        "initial embedding std tried per target, first one first (K is far smaller than X)",
     ),
     "target_ridges": Parameter(
         "list[float]", [100.0, 300.0, 1000.0], "ridge lambda tried for the whitened target"
     ),
     "target_sgd_fractions": Parameter(
-        "list[float]", [0.5, 0.25], "SGD learning rates as fractions of each target's stability bound"
+        "list[float]", [0.25], "SGD learning rates as fractions of each target's stability bound"
     ),
 }
 TYPE_WORDS = {

@@ -35,6 +35,7 @@ from .train import TrainConfig, TrainResult
 TARGET_LABELS = {"colikes": "co-likes X", "cosine": "cosine-normalised X", "whitened": "whitened K"}
 OPTIMIZER_LABELS = {"adam": "Adam", "sgd": "SGD"}
 COMPARED_METRICS = ("NDCG", "Recall", "HR")
+GAP_TOLERANCE = 0.005  # a test NDCG gap smaller than this counts as level, whatever its interval
 DEFAULT_SCORING = {"colikes": "cosine", "cosine": "cosine", "whitened": "dot"}
 #: What ``movierec recommend --target T`` trains when no run is named: the seed's default run for
 #: colikes, and for the others the Adam setting the chapter chose on validation (default profile).
@@ -141,7 +142,7 @@ def search_target(
     lrs: Sequence[float],
     init_stds: Sequence[float],
     ridges: Sequence[float] = (),
-    sgd_fractions: Sequence[float] = (0.5, 0.25),
+    sgd_fractions: Sequence[float] = (0.25,),
     epochs: int = 100,
     seed: int = 576,
     dataset: str = DEFAULT_RELEASE,
@@ -150,28 +151,55 @@ def search_target(
 ) -> TargetSearch:
     """Choose ``target``'s settings on the validation likes, training only what ``store`` lacks.
 
-    1. Adam at the largest of ``dims`` with every learning rate, initial std and (whitened
-       only) ridge; the run and scoring rule with the best validation NDCG@k win.
+    1. Adam at the largest of ``dims``, one setting at a time: every ridge (whitened only) at the
+       first initial std and learning rate, then every initial std at the best run's other
+       settings, then every learning rate likewise; each run is scored with both rules, and the
+       run and rule with the best validation NDCG@k win.
     2. Those settings at every size in ``dims``; the best size wins (under that rule).
     3. SGD (momentum 0.9) at that size with learning rates ``sgd_fractions`` x the stability
        bound (:func:`movierec.optimum.stable_sgd_rate`, at the start and at the optimum), to
        3 significant digits.
-    Book page: "What should the embeddings fit?".
+    A run met twice is trained and scored once. Book page: "What should the embeddings fit?".
     """
     if target == "whitened" and not ridges:
         raise ParameterError("target_ridges is empty: the whitened target needs at least one ridge lambda")
-    shared = {"epochs": epochs, "seed": seed, "dataset": dataset, "target": target}
-    settings = [
-        TrainConfig(optimizer="adam", lr=lr, dim=max(dims), init_std=std, ridge=ridge, **shared)
-        for ridge in (ridges if target == "whitened" else [None])
-        for std in init_stds
-        for lr in lrs
-    ]
+    evaluated: dict[str, dict] = {}
 
     def run(configs: list[TrainConfig]) -> list[TrainResult]:
         return sweep(configs, split.train_likes, split.checksum, store, device, split.label)
 
-    rows = _rows(run(settings), split, "settings", k, SCORINGS)
+    def scored(results: list[TrainResult], stage: str, scorings: Sequence[str] = SCORINGS) -> list[dict]:
+        for result in results:
+            if result.key not in evaluated:
+                evaluated[result.key] = _rows([result], split, stage, k, scorings)[0]
+        return [{**evaluated[result.key], "stage": stage} for result in results]
+
+    current = {"ridge": ridges[0] if target == "whitened" else None, "init_std": init_stds[0], "lr": lrs[0]}
+    settings: list[TrainResult] = []
+    for name, values in (
+        ("ridge", ridges if target == "whitened" else ()),
+        ("init_std", init_stds),
+        ("lr", lrs),
+    ):
+        known = {result.config for result in settings}
+        configs = [
+            TrainConfig(
+                optimizer="adam",
+                dim=max(dims),
+                epochs=epochs,
+                seed=seed,
+                dataset=dataset,
+                target=target,
+                **{**current, name: value},
+            )
+            for value in values
+        ]
+        settings += run([config for config in dict.fromkeys(configs) if config not in known])
+        best = _best(scored(settings, "settings"), k, SCORINGS)
+        if best is not None:
+            config = settings[best[0]].config
+            current = {"ridge": config.ridge, "init_std": config.init_std, "lr": config.lr}
+    rows = scored(settings, "settings")
     best = _best(rows, k, SCORINGS)
     if best is None:
         raise ParameterError(
@@ -179,9 +207,9 @@ def search_target(
             f"or target_init_stds[{target!r}]"
         )
     index, scoring = best
-    chosen = settings[index]
+    chosen = settings[index].config
     sized = run([replace(chosen, dim=dim) for dim in sorted(dims)])
-    size_rows = _rows(sized, split, "size", k, SCORINGS)
+    size_rows = scored(sized, "size")
     index, _ = _best(size_rows, k, [scoring])  # never None: the largest size is the chosen run
     adam = sized[index]
     bound = stable_sgd_rate(split.train, target, chosen.ridge, chosen.init_std)
@@ -190,7 +218,7 @@ def search_target(
         for fraction in sorted(sgd_fractions, reverse=True)
     ]
     sgd_runs = run(sgd_configs)
-    sgd_rows = _rows(sgd_runs, split, "sgd", k, [scoring])
+    sgd_rows = scored(sgd_runs, "sgd", [scoring])
     sgd_best = _best(sgd_rows, k, [scoring])
     return TargetSearch(
         target=target,
@@ -201,6 +229,48 @@ def search_target(
         scoring=scoring,
         sgd_bound=bound,
     )
+
+
+def check_search(
+    dims: Sequence[int],
+    lrs: Mapping[str, Sequence[float]],
+    init_stds: Mapping[str, Sequence[float]],
+    ridges: Sequence[float],
+    sgd_fractions: Sequence[float],
+    epochs: int = 100,
+    dataset: str = DEFAULT_RELEASE,
+) -> None:
+    """A :class:`ParameterError` naming the first bad ``target_*`` value, before any data is read or
+    run trained: unknown targets, targets missing from ``init_stds``, fractions <= 0, and every
+    Adam setting the search could try (built, not trained). Book page: "What should the embeddings fit?"."""
+    unknown = sorted(set(lrs) - set(TARGETS))
+    if unknown:
+        raise ParameterError(
+            f"target_lrs names unknown target(s) {', '.join(unknown)}: targets are {', '.join(TARGETS)}"
+        )
+    if set(init_stds) != set(lrs):
+        raise ParameterError(
+            f"target_init_stds names {', '.join(sorted(init_stds))} but target_lrs names "
+            f"{', '.join(sorted(lrs))}: give both the same targets"
+        )
+    if not all(fraction > 0 for fraction in sgd_fractions):
+        raise ParameterError(
+            f"target_sgd_fractions={list(sgd_fractions)!r} is not allowed: fractions of the bound must be > 0"
+        )
+    for target in lrs:
+        for ridge in ridges if target == "whitened" else [None]:
+            for std in init_stds[target]:
+                for lr in lrs[target]:
+                    for dim in dims:
+                        TrainConfig(
+                            lr=lr,
+                            init_std=std,
+                            dim=dim,
+                            epochs=epochs,
+                            dataset=dataset,
+                            target=target,
+                            ridge=ridge,
+                        )
 
 
 def search_targets(
@@ -218,22 +288,9 @@ def search_targets(
     k: int = 10,
 ) -> dict[str, TargetSearch]:
     """:func:`search_target` for every target named in ``lrs`` (``target_lrs``), in the order of
-    :data:`movierec.cost.TARGETS`; ``init_stds`` must name the same targets.
-    Book page: "What should the embeddings fit?"."""
-    unknown = sorted(set(lrs) - set(TARGETS))
-    if unknown:
-        raise ParameterError(
-            f"target_lrs names unknown target(s) {', '.join(unknown)}: targets are {', '.join(TARGETS)}"
-        )
-    if set(init_stds) != set(lrs):
-        raise ParameterError(
-            f"target_init_stds names {', '.join(sorted(init_stds))} but target_lrs names "
-            f"{', '.join(sorted(lrs))}: give both the same targets"
-        )
-    if not all(fraction > 0 for fraction in sgd_fractions):
-        raise ParameterError(
-            f"target_sgd_fractions={list(sgd_fractions)!r} is not allowed: fractions of the bound must be > 0"
-        )
+    :data:`movierec.cost.TARGETS`; ``init_stds`` must name the same targets. Every value is
+    checked first (:func:`check_search`). Book page: "What should the embeddings fit?"."""
+    check_search(dims, lrs, init_stds, ridges, sgd_fractions, epochs, dataset)
     return {
         target: search_target(
             store,
@@ -256,10 +313,16 @@ def search_targets(
 
 
 def search_table(searches: Mapping[str, TargetSearch], stage: str) -> pd.DataFrame:
-    """Every target's rows of one ``stage`` (``settings``, ``size`` or ``sgd``), the stage column
-    dropped, and the ridge only where some target has one. Book page: "What should the embeddings fit?"."""
-    table = pd.concat([search.table for search in searches.values()], ignore_index=True)
-    table = table[table["stage"] == stage].drop(columns="stage")
+    """Every target's rows of one ``stage`` (``settings``, ``size`` or ``sgd``, which also gets
+    each rate as a multiple of its bound), the stage column dropped, and columns that are empty
+    throughout (the ridge where no target has one). Book page: "What should the embeddings fit?"."""
+    parts = []
+    for search in searches.values():
+        rows = search.table[search.table["stage"] == stage].drop(columns="stage")
+        if stage == "sgd":
+            rows.insert(rows.columns.get_loc("lr") + 1, "lr / bound", rows["lr"] / search.sgd_bound)
+        parts.append(rows)
+    table = pd.concat(parts, ignore_index=True)
     table["target"] = table["target"].map(TARGET_LABELS)
     empty = [column for column in table.columns if table[column].isna().all()]
     return table.drop(columns=empty).reset_index(drop=True)
@@ -277,6 +340,21 @@ def size_curves(searches: Mapping[str, TargetSearch], k: int = 10) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+def chosen_ndcg(search: TargetSearch, scoring: str, k: int = 10) -> float:
+    """Validation NDCG@k of the chosen Adam run under ``scoring`` (either rule, whichever was chosen)."""
+    table = search.table
+    row = table[(table["stage"] == "size") & (table["d"] == search.adam.config.dim)].iloc[0]
+    return float(row[_ndcg_column(k, scoring)])
+
+
+def setting_effect(search: TargetSearch, setting: str, k: int = 10) -> pd.DataFrame:
+    """The best validation NDCG@k (chosen rule) of the settings runs at each value of ``setting``
+    (a column of the search table: ``ridge``, ``init std`` or ``lr``), by value."""
+    rows = search.table[search.table["stage"] == "settings"]
+    best = rows.groupby(setting)[_ndcg_column(k, search.scoring)].max()
+    return pd.DataFrame({setting: best.index.to_numpy(), "NDCG": best.to_numpy()})
+
+
 def setting_text(config: TrainConfig, scoring: str) -> str:
     """A chosen run in a table: ``d=256, lr=0.003, std=0.01, ridge=300, dot``."""
     parts = [f"d={config.dim}", f"lr={format_lr(config.lr)}", f"std={config.init_std:g}"]
@@ -286,8 +364,8 @@ def setting_text(config: TrainConfig, scoring: str) -> str:
 
 
 def method_name(target: str, optimizer: str) -> str:
-    """A chosen run's name in the comparison: ``whitened K, Adam``."""
-    return f"{TARGET_LABELS[target]}, {OPTIMIZER_LABELS.get(optimizer, optimizer)}"
+    """A chosen run's name in the comparison: ``whitened K (Adam)``."""
+    return f"{TARGET_LABELS[target]} ({OPTIMIZER_LABELS.get(optimizer, optimizer)})"
 
 
 def target_methods(searches: Mapping[str, TargetSearch], split: Split, k: int = 10) -> list[Scored]:
@@ -458,25 +536,6 @@ def optimum_gaps(searches: Mapping[str, TargetSearch], split: Split, dim: int) -
     return pd.DataFrame(rows)
 
 
-def variant(
-    store: RunStore, split: Split, search: TargetSearch, k: int = 10, device: str = "auto", **changes: float
-) -> tuple[TrainResult, float]:
-    """The chosen Adam run of ``search`` with ``changes`` (``ridge=3000.0`` ...), trained or reused
-    from ``store``, and its validation NDCG@k under the search's scoring rule (NaN if it diverged).
-    Book page: "What should the embeddings fit?"."""
-    result = sweep(
-        [replace(search.adam.config, **changes)],
-        split.train_likes,
-        split.checksum,
-        store,
-        device,
-        split.label,
-    )[0]
-    if result.status != "finished":
-        return result, math.nan
-    return result, evaluate_embeddings(result.embeddings, split, "validation", k, search.scoring)["NDCG"]
-
-
 def whitened_diagonal(split: Split, ridge: float) -> pd.DataFrame:
     """Per movie with train likes: its like count and K_jj, the diagonal of L^T (L L^T + lambda I)^-1 L
     that EASE divides by (B_ij = K_ij / (1 - K_jj)). Book page: "What should the embeddings fit?"."""
@@ -484,3 +543,84 @@ def whitened_diagonal(split: Split, ridge: float) -> pd.DataFrame:
     likes = np.asarray(split.train.sum(axis=0)).ravel()
     liked = likes > 0
     return pd.DataFrame({"likes": likes[liked].astype(np.int64), "K_jj": factor.diagonal[liked]})
+
+
+def gap_sentence(
+    differences: pd.DataFrame,
+    method: str,
+    reference: str = "EASE",
+    k: int = 10,
+    tolerance: float = GAP_TOLERANCE,
+) -> str:
+    """One sentence, starting with ``method`` (capitalised), on its test NDCG@k against
+    ``reference``'s (from :func:`paired_differences`): above, level with (the interval includes 0,
+    or the gap is under ``tolerance``) or below. Book page: "What should the embeddings fit?"."""
+    ndcg = differences[differences["metric"] == "NDCG"].set_index("method")
+    row, base = ndcg.loc[method], ndcg.loc[reference]
+    low, high, gap = row["95% low"], row["95% high"], row["difference"]
+    if low > 0:
+        verdict = f"above {reference}, with the whole interval above 0"
+    elif high < 0 and gap < -tolerance:
+        verdict = f"below {reference}, with the whole interval below 0"
+    elif high < 0:
+        verdict = f"level with {reference}: the interval is below 0 but the gap is under {tolerance:g}"
+    else:
+        verdict = f"level with {reference}: the interval includes 0"
+    return (
+        f"{method[:1].upper()}{method[1:]} reaches a test NDCG@{k} of {row['test']:.3f} against "
+        f"{reference}'s {base['test']:.3f}, a difference of {gap:+.4f} "
+        f"(95% interval {low:+.4f} to {high:+.4f}): {verdict}."
+    )
+
+
+def popularity_sentence(
+    popularity: pd.DataFrame, method: str, seed_method: str, reference: str = "EASE"
+) -> str:
+    """Whether ``method``'s lists lean less on the 100 most-liked movies than those of the seed's
+    target (``seed_method``) and of ``reference`` (rows of :func:`list_popularity`), in one sentence."""
+    share = popularity.set_index("method")["share from the 100 most-liked"]
+    own, seed, base = share[method], share[seed_method], share[reference]
+    if own < min(seed, base):
+        verdict = "whitening weakens the pull toward the most-liked films"
+    elif own < max(seed, base):
+        higher = reference if base > seed else seed_method
+        verdict = f"the pull toward the most-liked films is weaker than with {higher}, not gone"
+    else:
+        verdict = "whitening does not remove the pull toward the most-liked films"
+    return (
+        f"over every test user, {own:.0%} of the list slots of {method} go to the 100 most-liked movies, "
+        f"against {seed:.0%} for {seed_method} and {base:.0%} for {reference}: {verdict}."
+    )
+
+
+RULE_WORDS = {"cosine": "mean cosine", "dot": "the dot product"}
+
+
+def scoring_sentence(searches: Mapping[str, TargetSearch], k: int = 10) -> str:
+    """Which scoring rule each target chose, with both rules' validation NDCG@k at its chosen run."""
+    parts = []
+    for search in searches.values():
+        other = next(rule for rule in SCORINGS if rule != search.scoring)
+        parts.append(
+            f"{search.label} scores best with {RULE_WORDS[search.scoring]} "
+            f"({chosen_ndcg(search, search.scoring, k):.3f}, against {chosen_ndcg(search, other, k):.3f} "
+            f"with {RULE_WORDS[other]})"
+        )
+    return f"On validation, at each target's chosen size, {'; '.join(parts)}."
+
+
+def optimum_sentence(gaps: pd.DataFrame, close: float = 10.0) -> str:
+    """Whether every target's Adam run ends within ``close`` percent of its own optimum
+    (rows of :func:`optimum_gaps`), and what follows from it, in one sentence."""
+    worst = gaps.loc[gaps["% above optimum"].idxmax()]
+    if worst["% above optimum"] <= close:
+        return (
+            f"every target's Adam run ends at most {worst['% above optimum']:.1f}% above its own optimum "
+            f"({worst['target']} the furthest): the optimizer reaches the optimum of whatever cost it is "
+            "given, and the target decides whether that optimum recommends well"
+        )
+    return (
+        f"the Adam runs end up to {worst['% above optimum']:.0f}% above their optimum ({worst['target']}): "
+        "these runs are still far from the optimum of their cost, so their recommendations say little "
+        "about what the target is worth"
+    )
