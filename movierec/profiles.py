@@ -91,7 +91,7 @@ PARAMETERS: dict[str, Parameter] = {
     ),
     "target_init_stds": Parameter(
         "dict[str, list[float]]",
-        {"colikes": [0.5], "cosine": [0.03, 0.1], "whitened": [0.01, 0.03]},
+        {"colikes": [0.5], "cosine": [0.03], "whitened": [0.01, 0.03]},
         "initial embedding std tried per target, first one first (K is far smaller than X)",
     ),
     "target_ridges": Parameter(
