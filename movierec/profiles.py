@@ -98,7 +98,7 @@ PARAMETERS: dict[str, Parameter] = {
         "list[float]", [100.0, 300.0, 1000.0], "ridge lambda tried for the whitened target"
     ),
     "target_sgd_fractions": Parameter(
-        "list[float]", [0.25], "SGD learning rates as fractions of each target's stability bound"
+        "list[float]", [0.25], "SGD learning rates as fractions of the stability bound of each target"
     ),
 }
 TYPE_WORDS = {
