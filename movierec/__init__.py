@@ -40,6 +40,7 @@ LAZY_MODULES = (
     "plots",
     "prose",
     "synthetic",
+    "targets",
     "widget",
 )
 

@@ -21,8 +21,9 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ INJECTED_TAG = "injected-parameters"
 SOLUTION_TAG = "solution"
 MATHJAX_SCRIPT = "tex-chtml.js"
 EXERCISE = re.compile(r"^`{3,}\{exercise\}[^\n]*\n:label: ([\w-]+)\n(.*?)^`{3,}\s*$", re.M | re.S)
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 PARALLEL = 2  # chapters executed at once: a kernel each; more than the cores only adds contention
 NOT_IN_NOTEBOOKS = {"book.py", "cli.py", "sphinxext.py"}
 KERNEL_QUIET = [
@@ -253,12 +255,29 @@ def execute_notebook(
     return True
 
 
+@contextmanager
+def patched_environment(values: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``values`` set (the kernels started inside inherit them), then restored."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def execute_chapters(
     paths: list[Path], parameters: dict[str, dict[str, Any]], fingerprint: str, root: Path, say: Say
 ) -> None:
     """Execute the chapters, as many at a time as there are CPU cores (at most ``PARALLEL``):
-    each runs in its own kernel and the run store's writes are atomic. One line per chapter,
-    in the order they finish; the first failure stops the build once the others are done."""
+    each runs in its own kernel, with the cores shared out between the kernels' thread pools
+    (two kernels of two threads each on two cores slow small products tenfold), and the run
+    store's writes are atomic. One line per chapter, in the order they finish; the first
+    failure stops the build once the others are done."""
 
     def run(path: Path) -> str:
         begun = time.perf_counter()
@@ -267,8 +286,10 @@ def execute_chapters(
         )
         return f"executed in {time.perf_counter() - begun:.0f} s" if ran else "unchanged, reused"
 
-    workers = max(1, min(PARALLEL, os.cpu_count() or 1, len(paths)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    cores = os.cpu_count() or 1
+    workers = max(1, min(PARALLEL, cores, len(paths)))
+    threads = {name: os.environ.get(name) or str(max(1, cores // workers)) for name in THREAD_VARIABLES}
+    with patched_environment(threads), ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(run, path): path for path in paths}
         try:
             for done, future in enumerate(as_completed(futures), start=1):
@@ -403,6 +424,18 @@ def build_book(
     unused = sorted(set(chosen) - set().union(*declared.values()))
     if unused:
         raise ParameterError(f"profile {profile!r} sets {', '.join(unused)}, which no notebook declares")
+    if "target_lrs" in set().union(*declared.values()):
+        from .targets import check_search
+
+        check_search(
+            params["target_dims"],
+            params["target_lrs"],
+            params["target_init_stds"],
+            params["target_ridges"],
+            params["target_sgd_fractions"],
+            params["epochs"],
+            params["dataset"],
+        )
     say(f"profile {profile_path(profile, root).stem}: {len(declared)} chapters, parameters checked")
     prepare_runs(params, book_configs(params), say)
     fingerprint = package_fingerprint()

@@ -38,6 +38,18 @@ META_FIELDS = (
     "versions",
     "sha256",
 )
+LISTING_COLUMNS = [
+    "stored",
+    "key",
+    "data",
+    "target",
+    "optimizer",
+    "lr",
+    "d",
+    "epochs",
+    "status",
+    "final cost",
+]
 RUN_KEY = re.compile(r"[0-9a-f]{16}")
 
 
@@ -185,35 +197,35 @@ class RunStore:
         return sorted(p.parent.name for p in self.root.glob(f"*/{META}"))
 
     def table(self) -> pd.DataFrame:
-        """One row per stored run, newest first: when, key, what it trained on, optimizer, lr,
-        d, epochs, status and final cost (``damaged`` when the run cannot be read)."""
+        """One row per stored run, newest first: when, key, what it trained on, its target,
+        optimizer, lr, d, epochs, status and final cost (``damaged`` when the run cannot be read)."""
         rows = []
         for key in self.keys():
             stored = (self.path(key) / META).stat().st_mtime
             try:
                 meta, config = self._meta(key)
                 history = pd.read_csv(self.path(key) / HISTORY, usecols=["cost"])
+                diverged = meta["diverged_epoch"]
                 rows.append(
                     {
                         "stored": stored,
                         "key": key,
                         "data": meta.get("data") or "?",
+                        "target": config.target
+                        + (f" λ={config.ridge:g}" if config.ridge is not None else ""),
                         "optimizer": config.optimizer,
                         "lr": config.lr,
                         "d": config.dim,
                         "epochs": config.epochs,
-                        "status": "finished"
-                        if meta["status"] == "finished"
-                        else f"diverged@{meta['diverged_epoch']}",
+                        "status": meta["status"] if diverged is None else f"diverged@{diverged}",
                         "final cost": float(history["cost"].iloc[-1]),
                     }
                 )
             except (StoreError, OSError, ValueError, KeyError, IndexError):
                 rows.append({"stored": stored, "key": key, "status": "damaged"})
         if not rows:
-            return pd.DataFrame(
-                columns=["stored", "key", "data", "optimizer", "lr", "d", "epochs", "status", "final cost"]
-            )
-        table = pd.DataFrame(rows).sort_values(["stored", "key"], ascending=[False, True], kind="stable")
+            return pd.DataFrame(columns=LISTING_COLUMNS)
+        table = pd.DataFrame(rows, columns=LISTING_COLUMNS)
+        table = table.sort_values(["stored", "key"], ascending=[False, True], kind="stable")
         table["stored"] = pd.to_datetime(table["stored"], unit="s").dt.strftime("%Y-%m-%d %H:%M")
         return table.reset_index(drop=True)

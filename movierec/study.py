@@ -49,13 +49,14 @@ def sweep(
 ) -> list[TrainResult]:
     """Run each configuration, reusing finished runs and recomputing missing or damaged ones.
 
-    The cost object (sparse L on the device) is built once per dtype and shared; the bar of
+    The cost object (L or the target's factor on the device) is built once per dtype and
+    target and shared; the bar of
     each run says which of the N runs it is. ``data_label`` names the data in the store's listing.
     Book page: "The optimizer study".
     """
     store = store or RunStore()
     target = pick_device(device)
-    costs: dict[str, CoLikeCost] = {}
+    costs: dict[tuple[str, str, float | None], CoLikeCost] = {}
     results = []
     configs = list(configs)
     for number, config in enumerate(configs, start=1):
@@ -67,14 +68,15 @@ def sweep(
             )
         result = store.find(config, data_checksum)
         if result is None:
-            if config.dtype not in costs:
-                costs[config.dtype] = CoLikeCost(likes, target, DTYPES[config.dtype])
+            kind = (config.dtype, config.target, config.ridge)
+            if kind not in costs:
+                costs[kind] = CoLikeCost(likes, target, DTYPES[config.dtype], config.target, config.ridge)
             result = train(
                 likes,
                 config,
                 data_checksum=data_checksum,
                 device=target,
-                cost=costs[config.dtype],
+                cost=costs[kind],
                 progress=f"run {number}/{len(configs)}: ",
             )
             result.data_label = data_label

@@ -40,10 +40,13 @@ def _finite(value: object) -> bool:
 
 
 def format_cost(value: float) -> str:
-    """A cost: thousands separators, or scientific notation once it passes 1e12 (a blow-up)."""
+    """A cost: thousands separators, 4 significant digits below 1,000 (a whitened target's
+    cost is below 1), or scientific notation once it passes 1e12 (a blow-up)."""
     if not _finite(value):
         return MISSING if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
-    return f"{value:,.0f}" if abs(value) < 1e12 else f"{value:.2e}"
+    if abs(value) >= 1e12:
+        return f"{value:.2e}"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def format_lr(value: float) -> str:

@@ -103,5 +103,7 @@ def test_a_yaml_profile_with_1e_minus_5_runs_and_the_listing_fits(archive, runs_
     assert main(["runs", "--runs", str(runs_dir)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert max(len(line) for line in lines) <= 100
-    assert lines[0].split()[:4] == ["stored", "key", "data", "optimizer"] and "final cost" in lines[0]
+    assert (
+        lines[0].split()[:5] == ["stored", "key", "data", "target", "optimizer"] and "final cost" in lines[0]
+    )
     assert "adam" in lines[1] and "ml-latest-small" in lines[1]  # newest first

@@ -199,6 +199,15 @@ class TestSmokeBook:
         results = self.results(smoke_book, "07_fit_limits")
         assert results["sgd_bound"] > 0 and results["optimum_cost"] < results["x_norm2"]
 
+    def test_targets_page_compares_every_target_with_ease(self, smoke_book):
+        results = self.results(smoke_book, "08_targets")
+        assert {"EASE", "ALS (implicit)"} <= set(results["ndcg_test"])
+        assert set(results["chosen"]) == {"colikes", "cosine", "whitened"}
+        assert results["chosen"]["whitened"]["scoring"] in {"dot", "cosine"}
+        references = {row["method"] for row in results["differences"]}
+        assert len(references) == len(results["ndcg_test"])
+        assert "EASE" in self.page(smoke_book, "08_targets")
+
     def test_every_page_names_its_profile(self, smoke_book):
         _, html = smoke_book
         for page in ["book/intro.html", *(f"book/executed/{name}.html" for name in CHAPTERS)]:
