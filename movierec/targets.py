@@ -314,8 +314,10 @@ def search_targets(
 
 def search_table(searches: Mapping[str, TargetSearch], stage: str) -> pd.DataFrame:
     """Every target's rows of one ``stage`` (``settings``, ``size`` or ``sgd``, which also gets
-    each rate as a multiple of its bound), the stage column dropped, and columns that are empty
-    throughout (the ridge where no target has one). Book page: "What should the embeddings fit?"."""
+    each rate as a multiple of its bound), for a page: the stage column dropped, so are columns
+    that are empty throughout (the ridge where no target has one) and an optimizer or status
+    that is the same in every row, and each validation NDCG column is named by its rule alone
+    (``NDCG, dot``). Book page: "What should the embeddings fit?"."""
     parts = []
     for search in searches.values():
         rows = search.table[search.table["stage"] == stage].drop(columns="stage")
@@ -325,7 +327,14 @@ def search_table(searches: Mapping[str, TargetSearch], stage: str) -> pd.DataFra
     table = pd.concat(parts, ignore_index=True)
     table["target"] = table["target"].map(TARGET_LABELS)
     empty = [column for column in table.columns if table[column].isna().all()]
-    return table.drop(columns=empty).reset_index(drop=True)
+    constant = [column for column in ("optimizer", "status") if table[column].nunique() == 1]
+    table = table.drop(columns=empty + constant)
+    rules = {
+        column: f"NDCG, {column.rsplit('(', 1)[1].rstrip(')')}"
+        for column in table
+        if column.startswith("val NDCG")
+    }
+    return table.rename(columns=rules).reset_index(drop=True)
 
 
 def size_curves(searches: Mapping[str, TargetSearch], k: int = 10) -> pd.DataFrame:
