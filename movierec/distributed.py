@@ -161,7 +161,8 @@ def train_shard(
     require_colike_target(config)
     target = torch.device(device)
     cost = ShardedCoLikeCost(block, target, DTYPES[config.dtype], group)
-    return train(block, config, data_checksum=data_checksum, device=target, cost=cost, progress=progress)
+    shown = progress if is_first_rank(group) else None  # one bar, not one per process
+    return train(block, config, data_checksum=data_checksum, device=target, cost=cost, progress=shown)
 
 
 def backend_for(device: torch.device) -> str:

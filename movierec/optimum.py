@@ -230,7 +230,7 @@ def sgd_stability(likes: Likes | sp.spmatrix, config: TrainConfig, optimum: Opti
     at_optimum = hessian_top_eigenvalue(matrix, optimum.embeddings)
     n, std = matrix.shape[1], config.init_std
     rows = [
-        ("origin V = 0 (largest |eigenvalue|, negative)", "4 lambda_max(X)", 4 * top, -4 * top),
+        ("origin V = 0 (negative)", "4 lambda_max(X)", 4 * top, -4 * top),
         (f"initial V (std {std:g})", "12 n std^2", 12 * n * std**2, at_init),
         (f"optimum V* (d = {optimum.embeddings.shape[0]})", "8 lambda_max(X)", 8 * top, at_optimum),
     ]
@@ -239,8 +239,8 @@ def sgd_stability(likes: Likes | sp.spmatrix, config: TrainConfig, optimum: Opti
             {
                 "where": where,
                 "formula": formula,
-                "formula value": estimate,
-                "measured top eigenvalue": measured,
+                "by formula": estimate,
+                "measured": measured,
                 "largest stable lr": heavy_ball_bound(measured, momentum) if measured > 0 else math.inf,
             }
             for where, formula, estimate, measured in rows

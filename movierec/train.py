@@ -293,7 +293,7 @@ def train(
     data_checksum: str = "",
     device: str | torch.device = "auto",
     cost: CoLikeCost | None = None,
-    progress: str = "",
+    progress: str | None = "",
     **params: Any,
 ) -> TrainResult:
     """Train embeddings full-batch; a run that diverges stops and says so, nothing raises.
@@ -302,16 +302,22 @@ def train(
     when ``config`` is not given. A run diverges at epoch k when c is not finite or above
     1000 x its initial value (a step that overflows the float range counts as an infinite
     cost at the next epoch). The progress bar (in a terminal only) reads ``progress`` then
-    the run's label and size. ``cost`` is used when it was built for the config's target and
-    ridge, else a cost for them is built. Book pages: "The model", "The optimizer study",
+    the run's label and size; ``progress=None`` shows none (a distributed rank other than the
+    first). A ``cost`` passed in must be built for the config's target and ridge (a sharded
+    cost could not be rebuilt here). Book pages: "The model", "The optimizer study",
     "What should the embeddings fit?".
     """
     config = config or TrainConfig.from_dict(params)
     matrix = as_csr(likes)
     target = pick_device(device)
     dtype = DTYPES[config.dtype]
-    if cost is None or (cost.target, cost.ridge) != (config.target, config.ridge):
+    if cost is None:
         cost = CoLikeCost(matrix, target, dtype, config.target, config.ridge)
+    elif (cost.target, cost.ridge) != (config.target, config.ridge):
+        raise ParameterError(
+            f"cost is built for target={cost.target!r}, ridge={cost.ridge!r} but the run asks for "
+            f"target={config.target!r}, ridge={config.ridge!r}: pass a cost built for the run, or none"
+        )
     rows = initial_embeddings(config, matrix.shape[1]).mT.contiguous().to(device=target, dtype=dtype)
     rows.requires_grad_(True)
     V = rows.mT
@@ -331,7 +337,11 @@ def train(
 
     size = f"d={V.shape[0]}" + (" (full size, one dimension per movie)" if config.dim == "full" else "")
     bar = tqdm(
-        range(config.epochs), desc=f"{progress}{config.label} {size}", disable=None, leave=False, unit="epoch"
+        range(config.epochs),
+        desc=f"{progress or ''}{config.label} {size}",
+        disable=True if progress is None else None,
+        leave=False,
+        unit="epoch",
     )
     for epoch in bar:
         value = float(closure())

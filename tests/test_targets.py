@@ -89,12 +89,11 @@ def test_training_fits_the_chosen_target(target, ridge):
     assert result.final_cost < 0.8 * zero
 
 
-def test_a_cost_for_another_target_is_not_reused():
+def test_a_cost_for_another_target_is_refused():
     matrix = random_likes(30, 20, 0.3, seed=2)
-    colikes = CoLikeCost(matrix)
-    result = train(
-        matrix, epochs=2, dim=3, init_std=0.05, lr=0.01, target="cosine", cost=colikes, device="cpu"
-    )
+    with pytest.raises(ParameterError, match="cost is built for target='colikes'.*asks for target='cosine'"):
+        train(matrix, epochs=2, dim=3, init_std=0.05, lr=0.01, target="cosine", cost=CoLikeCost(matrix))
+    result = train(matrix, epochs=2, dim=3, init_std=0.05, lr=0.01, target="cosine", device="cpu")
     first = CoLikeCost(matrix, target="cosine").value(
         torch.normal(0.0, 0.05, size=(3, 20), generator=torch.Generator().manual_seed(576))
     )
