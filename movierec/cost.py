@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 
 from .data import Likes, as_csr
 from .errors import ParameterError
-from .kernels import gram_matrix
+from .kernels import gram_matrix, gram_product
 
 GRAM_BLOCK_ENTRIES = 1 << 23
 TARGETS = ("colikes", "cosine", "whitened")
@@ -362,7 +362,7 @@ class CoLikeCost:
         """(c(V), dc/dV) for V of shape d x n; the cost is summed in float64 where possible."""
         cost, rows, gram, norms, user_side = self._forward(V)
         with torch.no_grad():
-            grad_rows = torch.addmm((self.like_counts - norms).unsqueeze(1) * rows, rows, gram)
+            grad_rows = gram_product(rows, gram, (self.like_counts - norms).unsqueeze(1) * rows)
             grad_rows.sub_(self.user_gradient(user_side)).mul_(4)
         return cost, grad_rows.mT
 

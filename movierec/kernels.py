@@ -1,8 +1,12 @@
-"""Dense kernels of the training step, chosen per device: the Gram matrix V V^T.
+"""Dense kernels of the training step, chosen per device: the Gram matrix V V^T and the
+gradient's product (V V^T) V.
 
 V V^T is symmetric, so a BLAS symmetric rank-k update (``syrk``) computes it with half the
 arithmetic of a general product. torch has no such call; on the CPU movierec calls the BLAS
-that scipy ships, through ``scipy.linalg.blas``, and mirrors the triangle that BLAS fills.
+that scipy ships, through ``scipy.linalg.blas``, and mirrors the triangle that BLAS fills. The
+gradient's n x d product with that symmetric matrix goes through the same BLAS (``symm``,
+accumulating into the rest of the gradient in place): on the AMD machines this project runs
+on, torch's MKL runs these products at half OpenBLAS's speed.
 
 Book page: "Scaling up".
 """
@@ -22,6 +26,7 @@ SYRK_MIN_DIM = 512
 #: Rows of the triangle mirrored per slice, so that each copy's source stays in cache.
 MIRROR_BLOCK = 256
 SYRK = {torch.float32: blas.ssyrk, torch.float64: blas.dsyrk}
+SYMM = {torch.float32: blas.ssymm, torch.float64: blas.dsymm}
 
 
 def gram_matrix(rows: torch.Tensor) -> torch.Tensor:
@@ -69,3 +74,23 @@ def mirror_lower_triangle(square: torch.Tensor) -> torch.Tensor:
         diagonal.copy_(diagonal.tril() + diagonal.tril(-1).mT)
         square[start:stop, stop:] = square[stop:, start:stop].mT
     return square
+
+
+def gram_product(rows: torch.Tensor, gram: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """``bias + rows @ gram`` (n x d) for a symmetric ``gram`` = V V^T, written into ``bias``.
+
+    A BLAS ``symm`` on the CPU, in float32 or float64, for d >= SYRK_MIN_DIM (the same sizes
+    as :func:`gram_matrix`); ``torch.addmm`` elsewhere, which rounds as before for small d.
+    """
+    if (
+        rows.device.type != "cpu"
+        or rows.dtype not in SYMM
+        or rows.shape[1] < SYRK_MIN_DIM
+        or not (rows.is_contiguous() and gram.is_contiguous() and bias.is_contiguous())
+    ):
+        return torch.addmm(bias, rows, gram)
+    # Column-major views without copies: bias^T (d x n) += gram (d x d, symmetric) @ rows^T (d x n)
+    updated = SYMM[rows.dtype](1.0, gram.numpy().T, rows.numpy().T, beta=1.0, c=bias.numpy().T, overwrite_c=1)
+    if not np.shares_memory(updated, bias.numpy()):
+        bias.copy_(torch.from_numpy(updated.T))
+    return bias

@@ -10,7 +10,7 @@ from movierec import kernels
 from movierec.cost import CoLikeCost, dense_cost
 from movierec.data import colike_matrix
 from movierec.errors import ParameterError
-from movierec.kernels import gram_matrix, mirror_lower_triangle, symmetric_gram
+from movierec.kernels import gram_matrix, gram_product, mirror_lower_triangle, symmetric_gram
 
 TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-12}
 SHAPES = [(1, 1), (7, 3), (3, 7), (50, 50), (300, 40), (40, 300), (257, 513)]
@@ -127,3 +127,22 @@ def test_float32_cost_on_the_syrk_path_matches_float64(monkeypatch):
     torch.testing.assert_close(
         grad.double(), reference_grad, rtol=0, atol=1e-5 * float(reference_grad.abs().max())
     )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("n,d", [(30, 600), (700, 520), (5, 1024)])
+def test_the_gradient_product_equals_addmm_and_writes_in_place(n, d, dtype):
+    rows = random_rows(n, d, dtype)
+    gram = gram_matrix(rows)
+    bias = random_rows(n, d, dtype, seed=1)
+    expected = torch.addmm(bias, rows, gram)
+    result = gram_product(rows, gram, bias)
+    assert result.data_ptr() == bias.data_ptr()
+    tolerance = 1e-5 if dtype == torch.float32 else 1e-12
+    torch.testing.assert_close(result, expected, rtol=tolerance, atol=tolerance * float(expected.abs().max()))
+
+
+def test_the_gradient_product_below_the_threshold_is_torchs():
+    rows, bias = random_rows(20, 8, torch.float32), random_rows(20, 8, torch.float32, seed=2)
+    gram = rows.mT @ rows
+    assert torch.equal(gram_product(rows, gram, bias.clone()), torch.addmm(bias, rows, gram))
