@@ -330,11 +330,18 @@ def search_table(searches: Mapping[str, TargetSearch], stage: str) -> pd.DataFra
     constant = [column for column in ("optimizer", "status") if table[column].nunique() == 1]
     table = table.drop(columns=empty + constant)
     rules = {
-        column: f"NDCG, {column.rsplit('(', 1)[1].rstrip(')')}"
-        for column in table
-        if column.startswith("val NDCG")
+        column: column.rsplit("(", 1)[1].rstrip(")") for column in table if column.startswith("val NDCG")
     }
-    return table.rename(columns=rules).reset_index(drop=True)
+    if stage == "sgd":  # each SGD run is scored by its target's chosen rule only: one column, and the rule
+        scores = table[list(rules)]
+        table = table.drop(columns=list(rules))
+        table["NDCG"] = scores.max(axis=1)
+        table["rule"] = scores.notna().idxmax(axis=1).map(rules).where(table["NDCG"].notna())
+        table = table[[*table.columns.drop(["rule", "NDCG"]), "rule", "NDCG"]]
+        return table.reset_index(drop=True)
+    return table.rename(columns={column: f"NDCG, {rule}" for column, rule in rules.items()}).reset_index(
+        drop=True
+    )
 
 
 def size_curves(searches: Mapping[str, TargetSearch], k: int = 10) -> pd.DataFrame:
