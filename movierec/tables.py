@@ -4,11 +4,11 @@ Every table in the book goes through :func:`table`. Columns are formatted by kin
 from their name and dtype: costs with thousands separators (scientific past 1e12), learning
 rates in one style (``0.5``, ``0.001``, ``1e-5``), seconds to 2 significant digits,
 percentages to one decimal, counts with separators, ids plain, metrics and shares between
--1 and 1 to 3 decimals, relative differences in scientific notation, other numbers to 4
-significant digits, and a missing value as an
-en dash. On the page the table is a numbered
-Sphinx table (a MyST ``list-table``) whose numeric columns are right-aligned and whose
-cells are padded by the theme; a wide table scrolls inside its own box. In Jupyter it shows
+-1 and 1 to 3 decimals, differences of metrics signed to 3 decimals, relative differences in
+scientific notation, other numbers to 4 significant digits, and a missing value as an en
+dash. On the page the table is a numbered Sphinx table (a MyST ``list-table``) whose numeric
+columns are right-aligned and whose cells are padded by the theme; a table wider than the
+text column is set full width, into the margin. In Jupyter it shows
 as HTML, in a terminal as aligned text. Book page: "Re-run it yourself".
 """
 
@@ -29,6 +29,13 @@ if TYPE_CHECKING:
 
 MISSING = "–"
 MAX_ALIGNED_COLUMNS = 24  # the stylesheet right-aligns numeric columns up to this position
+#: Width of the book's text column at 1280 px, and of its table text (0.88 of 16 px) per
+#: character: digits (tabular), other text and bold header text. A table whose comfortable
+#: width passes the column is set full width (into the margin), so it is never cut off.
+TEXT_COLUMN_PX = 686
+CHAR_PX = {"digits": 8.9, "text": 7.7, "header": 8.6}
+CELL_PADDING_PX = 21
+COMFORTABLE_CHARS = 16  # a text cell may wrap to lines of this length without hurting the read
 PLAIN_INTEGERS = {"rank", "epoch", "epochs", "d", "dim", "seed", "rounds", "k", "draw", "timestamp", "year"}
 _PUNCTUATION = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|$~^=:&%])")  # % opens a MyST comment
 
@@ -50,11 +57,12 @@ def format_cost(value: float) -> str:
 
 
 def format_lr(value: float) -> str:
-    """A learning rate in the book's one style: ``0.5``, ``0.001``, then ``1e-4``, ``2.5e-5``."""
+    """A learning rate in the book's one style, to 3 significant digits: ``0.5``, ``0.00119``,
+    then ``1e-4``, ``2.5e-5``."""
     if not _finite(value):
         return MISSING
     if value == 0 or abs(value) >= 1e-3:
-        return f"{value:g}"
+        return f"{float(f'{value:.3g}'):g}"
     mantissa, exponent = f"{value:.2e}".split("e")
     return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
@@ -91,11 +99,19 @@ def format_unit(value: float) -> str:
     return f"{value:.3f}" if _finite(value) else MISSING
 
 
-def format_number(value: float) -> str:
-    """Any other number: 4 significant digits, separators from 10,000 on."""
+def format_difference(value: float) -> str:
+    """A difference of metrics (and its interval's ends), signed, to 3 decimals: ``+0.009``."""
     if not _finite(value):
         return MISSING
-    if abs(value) >= 1e4:
+    return "0.000" if value == 0 else f"{value:+.3f}"
+
+
+def format_number(value: float) -> str:
+    """Any other number: 4 significant digits, separators from 1,000 on (so a column never
+    mixes ``3205`` and ``122,676``)."""
+    if not _finite(value):
+        return MISSING
+    if abs(value) >= 1e3:
         return format_cost(value)
     return f"{value:.4g}"
 
@@ -110,6 +126,8 @@ def column_formatter(name: str, values: pd.Series) -> Formatter | None:
         return format_seconds
     if "relative" in label:
         return format_relative
+    if label.startswith("minus ") or label in {"95% low", "95% high"}:
+        return format_difference
     if "/" in label or "ratio" in label:
         return format_number
     if label in {"lr", "learning rate"} or label.endswith(" lr"):
@@ -147,6 +165,26 @@ class Table:
         right = [f"mr-r{position + 1}" for position, flag in enumerate(self.numeric) if flag]
         return " ".join(["mr-table", *right[:MAX_ALIGNED_COLUMNS]])
 
+    @property
+    def comfortable_px(self) -> float:
+        """An estimate of the width the table reads well at: numbers on one line, text cells
+        wrapped to lines of about ``COMFORTABLE_CHARS`` characters, headers at their longest word."""
+        total = 0.0
+        for column, numeric in zip(self.cells.columns, self.numeric, strict=True):
+            values = [str(value) for value in self.cells[column]]
+            if numeric:
+                body = max(map(len, values), default=0) * CHAR_PX["digits"]
+            else:
+                body = min(max(map(len, values), default=0), COMFORTABLE_CHARS) * CHAR_PX["text"]
+            header = max(map(len, str(column).split() or [""])) * CHAR_PX["header"]
+            total += max(body, header) + CELL_PADDING_PX
+        return total
+
+    @property
+    def wide(self) -> bool:
+        """Whether the table needs more than the text column: it is then set full width."""
+        return self.comfortable_px > TEXT_COLUMN_PX
+
     def _repr_markdown_(self) -> str:
         lines = [f"```{{list-table}} {_escape(self.caption)}".rstrip(), ":header-rows: 1", ":widths: auto"]
         lines.append(f":class: {self._classes()}")
@@ -157,6 +195,8 @@ class Table:
         for row in self.cells.itertuples(index=False):
             lines.append("* " + "\n  ".join(f"- {_escape(value)}" for value in row))
         lines.append("```")
+        if self.wide:  # sphinx-book-theme's full-width: the margin's contents step aside
+            lines = ["````{container} full-width", *lines, "````"]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -244,11 +284,17 @@ def _is_numeric_text(values: pd.Series) -> bool:
 
 
 def median_epoch_seconds(result: TrainResult) -> float:
-    """The median time of one epoch of a run: unlike its wall time, not inflated by the first
-    run's warm-up (thread pools, allocations)."""
+    """The median time of one epoch (cost, gradient and step) of a run: unlike its wall time, not
+    inflated by the first run's warm-up (thread pools, allocations). The last interval of a
+    finished run holds a step and a cost without its gradient, so it is left out; a run of one
+    epoch has no full interval, and its time to the first cost and gradient stands in."""
     seconds = result.history["seconds"].to_numpy(dtype=float)
     steps = np.diff(seconds)
-    return float(np.median(steps)) if len(steps) else float("nan")
+    if result.status == "finished":
+        steps = steps[:-1]
+    if len(steps):
+        return float(np.median(steps))
+    return float(seconds[0]) if len(seconds) else float("nan")
 
 
 def summary_table(results: Iterable[TrainResult], optimum: float | None = None) -> pd.DataFrame:

@@ -28,7 +28,7 @@ from .optimum import best_cost, stable_sgd_rate
 from .recommend import SCORINGS, recommend
 from .store import RunStore
 from .study import sweep
-from .tables import format_lr
+from .tables import format_difference, format_lr
 from .titles import TitleIndex
 from .train import TrainConfig, TrainResult
 
@@ -454,31 +454,27 @@ def paired_differences(
     return pd.DataFrame(rows)
 
 
-def interval_text(difference: float, low: float, high: float) -> str:
-    """``+0.0088 (+0.0044 to +0.0131)``; an en dash for the reference itself."""
-    if math.isnan(low):
-        return "–"
-    return f"{difference:+.4f} ({low:+.4f} to {high:+.4f})"
-
-
 def comparison_table(differences: pd.DataFrame, reference: str = "EASE", k: int = 10) -> pd.DataFrame:
-    """:func:`paired_differences` for the page: one row per method (best test NDCG first), each
-    metric's test value beside its difference to ``reference`` with the 95% interval."""
-    columns: dict[str, list] = {"method": [], "setting": []}
-    order = differences[differences["metric"] == "NDCG"].sort_values("test", ascending=False, kind="stable")[
-        "method"
-    ]
-    for method in order:
-        rows = differences[differences["method"] == method].set_index("metric")
-        columns["method"].append(method)
-        columns["setting"].append(rows["setting"].iloc[0])
-        for metric in COMPARED_METRICS:
-            row = rows.loc[metric]
-            columns.setdefault(f"{metric}@{k}", []).append(row["test"])
-            columns.setdefault(f"{metric} vs {reference}", []).append(
-                interval_text(row["difference"], row["95% low"], row["95% high"])
-            )
-    return pd.DataFrame(columns)
+    """:func:`paired_differences` for the page: a block of rows per metric, each method's test
+    value, its difference to ``reference`` and the 95% interval in columns of their own (so
+    the table fits the page); the methods in the order of their test NDCG in every block."""
+    order = differences[differences["metric"] == "NDCG"].sort_values("test", ascending=False, kind="stable")
+    rank = {method: position for position, method in enumerate(order["method"])}
+    blocks = []
+    for metric in COMPARED_METRICS:
+        rows = differences[differences["metric"] == metric]
+        blocks.append(rows.iloc[np.argsort([rank[method] for method in rows["method"]], kind="stable")])
+    table = pd.concat(blocks, ignore_index=True)
+    return pd.DataFrame(
+        {
+            "metric": [f"{metric}@{k}" for metric in table["metric"]],
+            "method": table["method"],
+            "test": table["test"],
+            f"minus {reference}": table["difference"],
+            "95% low": table["95% low"],
+            "95% high": table["95% high"],
+        }
+    )
 
 
 def list_popularity(methods: Sequence[Scored], split: Split, k: int = 10) -> pd.DataFrame:
@@ -584,8 +580,8 @@ def gap_sentence(
         verdict = f"level with {reference}: the interval includes 0"
     return (
         f"{method[:1].upper()}{method[1:]} reaches a test NDCG@{k} of {row['test']:.3f} against "
-        f"{reference}'s {base['test']:.3f}, a difference of {gap:+.4f} "
-        f"(95% interval {low:+.4f} to {high:+.4f}): {verdict}."
+        f"{reference}'s {base['test']:.3f}, a difference of {format_difference(gap)} "
+        f"(95% interval {format_difference(low)} to {format_difference(high)}): {verdict}."
     )
 
 
@@ -593,18 +589,32 @@ def popularity_sentence(
     popularity: pd.DataFrame, method: str, seed_method: str, reference: str = "EASE"
 ) -> str:
     """Whether ``method``'s lists lean less on the 100 most-liked movies than those of the seed's
-    target (``seed_method``) and of ``reference`` (rows of :func:`list_popularity`), in one sentence."""
+    target (``seed_method``) and of ``reference`` (rows of :func:`list_popularity`), in one sentence
+    (it follows "over every test user,")."""
     share = popularity.set_index("method")["share from the 100 most-liked"]
     own, seed, base = share[method], share[seed_method], share[reference]
-    if own < min(seed, base):
-        verdict = "whitening weakens the pull toward the most-liked films"
-    elif own < max(seed, base):
-        higher = reference if base > seed else seed_method
-        verdict = f"the pull toward the most-liked films is weaker than with {higher}, not gone"
+    if own < seed and own < base:
+        verdict = (
+            f"whitening weakens the pull toward the most-liked films, below both {seed_method} "
+            f"and {reference}"
+        )
+    elif own < seed:
+        verdict = (
+            f"whitening weakens the pull toward the most-liked films against {seed_method}, "
+            f"but {reference}'s lists lean on them less"
+        )
+    elif own < base:
+        verdict = (
+            f"whitening does not remove the pull toward the most-liked films; its lists lean on them "
+            f"more than those of {seed_method}, though less than {reference}'s"
+        )
     else:
-        verdict = "whitening does not remove the pull toward the most-liked films"
+        verdict = (
+            f"whitening does not remove the pull toward the most-liked films; its lists lean on them "
+            f"more than those of both {seed_method} and {reference}"
+        )
     return (
-        f"over every test user, {own:.0%} of the list slots of {method} go to the 100 most-liked movies, "
+        f"{own:.0%} of the list slots of {method} go to the 100 most-liked movies, "
         f"against {seed:.0%} for {seed_method} and {base:.0%} for {reference}: {verdict}."
     )
 

@@ -114,3 +114,28 @@ def test_median_epoch_time_ignores_the_warm_up():
     )
     result = TrainResult(TrainConfig(epochs=4), history, np.zeros((1, 1)), "finished", None, "", "cpu")
     assert median_epoch_seconds(result) == pytest.approx(0.1)
+    diverged = TrainResult(
+        TrainConfig(epochs=4), history.iloc[:3], np.zeros((1, 1)), "diverged", 2, "", "cpu"
+    )
+    assert median_epoch_seconds(diverged) == pytest.approx(4.55)
+
+
+def test_a_one_epoch_run_is_timed_by_its_first_cost_and_gradient():
+    history = pd.DataFrame({"epoch": [0, 1], "cost": [5.0, 4.0], "seconds": [11.4, 16.6]})
+    result = TrainResult(TrainConfig(epochs=1), history, np.zeros((1, 1)), "finished", None, "", "cpu")
+    assert median_epoch_seconds(result) == pytest.approx(11.4)
+
+
+def test_bounds_and_large_numbers_read_alike_down_a_column():
+    assert format_lr(0.00118576) == "0.00119" and format_lr(6.5523e-5) == "6.55e-5"
+    assert column_formatter("top Hessian eigenvalue", pd.Series([3205.2, 122676.0]))(3205.2) == "3,205"
+
+
+def test_a_table_wider_than_the_text_column_is_set_full_width():
+    narrow = table(pd.DataFrame({"figure": ["movies", "users"], "value": [9742, 610]}))
+    assert not narrow.wide and "{container}" not in narrow._repr_markdown_()
+    titles = {f"run {k}": ["Shawshank Redemption, The (1994)", "Amelie (Fabuleux destin)"] for k in range(6)}
+    wide = table(pd.DataFrame({"rank": [1, 2], **titles}), caption="Lists", name="tbl-lists")
+    text = wide._repr_markdown_()
+    assert wide.wide and text.startswith("````{container} full-width\n```{list-table} Lists")
+    assert text.endswith("```\n````") and ":name: tbl-lists" in text
