@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 from collections.abc import Callable
 
@@ -29,7 +28,7 @@ import torch
 from movierec.cost import CoLikeCost, seed_cost
 from movierec.course import COURSE_ADAM_COSTS
 from movierec.data import colike_matrix, likes_matrix, load_movielens
-from movierec.train import TrainConfig, initial_embeddings, pick_device, train
+from movierec.train import TrainConfig, initial_embeddings, pick_device, processor_name, train
 
 LR = 0.5
 FULL_EPOCHS_CHECKED = 3
@@ -40,14 +39,9 @@ REFERENCE_TOLERANCE = 1e-5
 
 def machine_line(device: torch.device) -> str:
     """The CPU (or GPU) model, cores, threads and library versions the times were taken on."""
-    cpu = platform.processor() or platform.machine()
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo") as info:
-            names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
-        cpu = names[0] if names else cpu
     line = (
-        f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, torch {torch.__version__}, "
-        f"scipy {scipy.__version__}"
+        f"{processor_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, "
+        f"torch {torch.__version__}, scipy {scipy.__version__}"
     )
     if device.type == "cuda":
         line += f", {torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})"

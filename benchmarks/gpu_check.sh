@@ -2,7 +2,7 @@
 # The GPU checks of movierec, in one go, on a machine with a CUDA device:
 #   1. the tests marked gpu (tests/test_gpu.py) on cuda: cost, kernel, training, NCCL ranks;
 #   2. benchmarks/cost_epoch.py --full on cuda: the seed's step vs movierec's, d up to n;
-#   3. benchmarks/scale.py on cuda, if it has a --device option (it has none yet: skipped, said so);
+#   3. benchmarks/scale.py --device cuda: the step at every release's shape, peak GPU memory;
 #   4. the course notebook's d = n runs (Adam lr 0.5 and the sweep, 100 epochs each) timed, with
 #      the Adam run's costs at epochs 0, 10, ..., 90 against the ones the course printed.
 # On a machine without CUDA it says so and exits 0.
@@ -34,12 +34,8 @@ MOVIEREC_TEST_DEVICE=cuda "$PYTHON" -m pytest -m gpu -q -p no:cacheprovider test
 echo "== 2/4 benchmarks/cost_epoch.py --full --device cuda"
 "$PYTHON" benchmarks/cost_epoch.py --full --device cuda
 
-echo "== 3/4 benchmarks/scale.py on cuda"
-if "$PYTHON" benchmarks/scale.py --help | grep -q -- "--device"; then
-    "$PYTHON" benchmarks/scale.py --device cuda
-else
-    echo "scale.py has no --device option: skipped (it times CoLikeCost on the CPU only)"
-fi
+echo "== 3/4 benchmarks/scale.py --device cuda"
+"$PYTHON" benchmarks/scale.py --device cuda
 
 echo "== 4/4 the course notebook's d = n runs on cuda"
 "$PYTHON" - <<'EOF'

@@ -5,16 +5,17 @@ synthetic ratings and saves the likes matrix L; a fresh process then loads L, bu
 CoLikeCost (exact ||X||^2 included) and times one training step (cost + gradient + Adam)
 at d = 64, best of --repeats, and reports its peak RSS. The dense approach's memory need,
 X and V^T V as n x n float32, is printed beside it. The last column, time / (nnz d + n d^2)
-in nanoseconds, is flat when the step is linear in likes and in n d^2.
+in nanoseconds, is flat when the step is linear in likes and in n d^2. With --device cuda the
+step runs on the GPU (timed to the device's completion) and the peak is the GPU's allocation.
 
     python benchmarks/scale.py [--shapes ml-latest-small ml-1m ml-25m ml-32m] [--dim 64] [--repeats 5]
+                               [--device cpu|cuda]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -25,9 +26,13 @@ from pathlib import Path
 import scipy.sparse as sp
 import torch
 
-from movierec.cost import CoLikeCost
-from movierec.data import likes_matrix
-from movierec.synthetic import SHAPES, synthetic_tables
+sys.path.insert(0, str(Path(__file__).parent))
+from cost_epoch import machine_line, synchronize  # noqa: E402  (a sibling script, not a package)
+
+from movierec.cost import CoLikeCost  # noqa: E402
+from movierec.data import likes_matrix  # noqa: E402
+from movierec.synthetic import SHAPES, synthetic_tables  # noqa: E402
+from movierec.train import pick_device  # noqa: E402
 
 GIB = 1 << 30
 
@@ -58,17 +63,20 @@ def prepare(shape: str, path: Path, seed: int) -> dict:
     }
 
 
-def step(path: Path, dim: int, repeats: int) -> dict:
-    """Build CoLikeCost from the saved L and time one Adam step; report peak RSS."""
+def step(path: Path, dim: int, repeats: int, device: torch.device) -> dict:
+    """Build CoLikeCost from the saved L and time one Adam step; report the peak memory (resident
+    on the CPU, allocated on a GPU)."""
     matrix = sp.load_npz(path).tocsr()
     start = time.perf_counter()
-    cost = CoLikeCost(matrix)
+    cost = CoLikeCost(matrix, device)
+    synchronize(device)
     built = time.perf_counter() - start
     del matrix
     generator = torch.Generator().manual_seed(576)
     rows = (
         torch.normal(0.0, 0.5, size=(dim, cost.n_movies), generator=generator)
         .mT.contiguous()
+        .to(device)
         .requires_grad_(True)
     )
     optimizer = torch.optim.Adam([rows], lr=0.01)
@@ -79,12 +87,15 @@ def step(path: Path, dim: int, repeats: int) -> dict:
         optimizer.step()
 
     one_step()
+    synchronize(device)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         one_step()
+        synchronize(device)
         times.append(time.perf_counter() - start)
-    return {"cost_init_s": built, "step_s": min(times), "step_peak": peak_rss()}
+    peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else peak_rss()
+    return {"cost_init_s": built, "step_s": min(times), "step_peak": peak}
 
 
 def in_child(*args: str) -> dict:
@@ -101,23 +112,22 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (CUDA, then MPS, then CPU)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    device = pick_device(args.device)
     if args.child:
         role, path = args.child
         shape = args.shapes[0]
         result = (
             prepare(shape, Path(path), args.seed)
             if role == "prepare"
-            else step(Path(path), args.dim, args.repeats)
+            else step(Path(path), args.dim, args.repeats, device)
         )
         print(json.dumps(result))
         return
 
-    print(
-        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
-        f"torch {torch.__version__}, d = {args.dim}"
-    )
+    print(f"{machine_line(device)}, d = {args.dim}, step on {device}", flush=True)
     header = (
         f"{'shape':>16} {'users':>8} {'movies':>7} {'likes':>11} {'step (s)':>9} {'peak (GiB)':>10} "
         f"{'dense X+VtV (GiB)':>17} {'init (s)':>8} {'ns/(nnz d+n d^2)':>16}"
@@ -128,7 +138,17 @@ def main() -> None:
         for shape in args.shapes:
             path = Path(folder) / f"{shape}.npz"
             sizes = in_child("--shapes", shape, "--seed", str(args.seed), "--child", "prepare", str(path))
-            timing = in_child("--dim", str(d), "--repeats", str(args.repeats), "--child", "step", str(path))
+            timing = in_child(
+                "--dim",
+                str(d),
+                "--repeats",
+                str(args.repeats),
+                "--device",
+                str(device),
+                "--child",
+                "step",
+                str(path),
+            )
             n, nnz = sizes["movies"], sizes["likes"]
             dense = 2 * n * n * 4 / GIB
             per_unit = timing["step_s"] / (nnz * d + n * d * d) * 1e9

@@ -36,7 +36,7 @@ from .errors import MovierecError, ParameterError
 from .pages import read_results
 from .profiles import PARAMETERS, TYPE_WORDS, defaults, load_profile, profile_path
 from .study import study_configs
-from .train import TrainConfig
+from .train import TrainConfig, TrainResult, processor_name
 from .workspace import Workspace
 
 NOTEBOOK_DIR = Path("notebooks")
@@ -142,13 +142,15 @@ def check_notebooks(root: Path) -> dict[str, set[str]]:
 
 
 def parameters_page_table() -> str:
-    """The re-run page's parameter table, in MyST, generated from the one schema."""
-    rows = ["| parameter | type | default | meaning |", "| --- | --- | --- | --- |"]
+    """The re-run page's parameter table, in MyST, generated from the one schema; set full
+    width, its cells free to break long defaults, so that all four columns fit the page."""
+    rows = ["````{container} full-width mr-parameters", "| parameter | type | default | meaning |"]
+    rows.append("| --- | --- | --- | --- |")
     for name, parameter in PARAMETERS.items():
         default = json.dumps(parameter.default)
         help_text = parameter.help.replace("|", "\\|")
         rows.append(f"| `{name}` | {TYPE_WORDS[parameter.type]} | `{default}` | {help_text} |")
-    return "\n".join(rows) + "\n"
+    return "\n".join([*rows, "````"]) + "\n"
 
 
 def exercises_table(root: Path) -> str:
@@ -207,13 +209,9 @@ def execute_notebook(
     key = hashlib.sha256(
         source.read_bytes() + json.dumps(parameters, sort_keys=True).encode() + fingerprint.encode()
     ).hexdigest()
-    if target.exists():
-        try:
-            same = nbformat.read(target, as_version=4).metadata.get("movierec", {}).get("key") == key
-        except (OSError, ValueError):
-            same = False
-        if same and _assets_present(target, root):
-            return False
+    if target.exists() and execution_record(target).get("key") == key and _assets_present(target, root):
+        return False
+    begun = time.perf_counter()
     temporary = target.with_name(f".{target.stem}.tmp.ipynb")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -249,10 +247,29 @@ def execute_notebook(
         tags = cell.metadata.setdefault("tags", [])
         if INJECTED_TAG in tags and "hide-input" not in tags:
             tags.append("hide-input")
-    book.metadata["movierec"] = {"key": key, "parameters": parameters}
+    book.metadata["movierec"] = {
+        "key": key,
+        "parameters": parameters,
+        "seconds": round(time.perf_counter() - begun, 1),
+        "machine": kernel_machine(),
+    }
     nbformat.write(book, temporary)
     os.replace(temporary, target)
     return True
+
+
+def kernel_machine() -> str:
+    """Where a chapter's kernel runs: the CPU, its cores and the threads a kernel is given."""
+    threads = os.environ.get("OMP_NUM_THREADS") or str(os.cpu_count() or 1)
+    return f"{processor_name()}, {os.cpu_count()} cores, {threads} thread{'s' * (threads != '1')} per kernel"
+
+
+def execution_record(target: Path) -> dict[str, Any]:
+    """What the driver recorded in an executed chapter: its key, parameters, seconds, machine."""
+    try:
+        return dict(nbformat.read(target, as_version=4).metadata.get("movierec", {}))
+    except (OSError, ValueError):
+        return {}
 
 
 @contextmanager
@@ -391,7 +408,7 @@ def book_configs(params: dict[str, Any]) -> list[TrainConfig]:
     return [model, *study_configs(params), *course_runs]
 
 
-def prepare_runs(params: dict[str, Any], configs: list[TrainConfig], say: Say) -> None:
+def prepare_runs(params: dict[str, Any], configs: list[TrainConfig], say: Say) -> list[TrainResult]:
     """Run (or reuse) ``configs`` on the profile's data, with progress bars in a terminal."""
     ws = Workspace.open(params["data_path"], params["dataset"], params["runs_dir"])
     for config in configs:
@@ -401,7 +418,43 @@ def prepare_runs(params: dict[str, Any], configs: list[TrainConfig], say: Say) -
         f"training {len(missing)} of the {len(configs)} runs on all the likes "
         f"({len(configs) - len(missing)} stored)"
     )
-    ws.sweep(configs)
+    return ws.sweep(configs)
+
+
+def timings_table(root: Path, runs: list[TrainResult]) -> str:
+    """The teachers' page account of what this book cost to build, in MyST: the runs the driver
+    trained on all the likes (by size) and each chapter's execution, as measured when they were
+    made (a stored run or an unchanged chapter keeps its first measurement), with the machine:
+    a line naming the processors, and the threads of each step in a column."""
+    steps: list[tuple[str, str, float | None]] = []
+    groups: dict[tuple[str, str], list[TrainResult]] = {}
+    for run in runs:
+        size = "n" if run.config.dim == "full" else str(run.config.dim)
+        groups.setdefault((size, run.machine or run.device), []).append(run)
+    for (size, machine), group in groups.items():
+        epochs = sorted({run.config.epochs for run in group})
+        what = f"{len(group)} run{'s' * (len(group) > 1)} of {'/'.join(map(str, epochs))} epoch"
+        what += "s" * (epochs != [1])
+        steps.append((f"{what} at $d$ = {size} on all the likes", machine, sum(run.seconds for run in group)))
+    for path in notebook_paths(root):
+        record = execution_record(root / EXECUTED_DIR / path.name)
+        steps.append(
+            (
+                f"chapter {{doc}}`{EXECUTED_DIR.name}/{path.stem}`",
+                record.get("machine", ""),
+                record.get("seconds"),
+            )
+        )
+    processors = {machine.rsplit(", ", 1)[0] for _, machine, _ in steps if ", " in machine}
+    rows = [f"On {' and '.join(sorted(processors)) or 'a machine that was not recorded'}:", ""]
+    rows += ["| step | threads | seconds |", "| --- | --- | ---: |"]
+    for what, machine, seconds in steps:
+        threads = machine.rsplit(", ", 1)[-1] if ", " in machine else "not recorded"
+        shown = f"{seconds:,.1f}" if seconds is not None else "not recorded"
+        rows.append(f"| {what} | {threads} | {shown} |")
+    total = sum(seconds or 0.0 for _, _, seconds in steps)
+    rows.append(f"| **all of the above** | | **{total:,.0f}** |")
+    return "\n".join(rows) + "\n"
 
 
 def build_book(
@@ -437,7 +490,7 @@ def build_book(
             params["dataset"],
         )
     say(f"profile {profile_path(profile, root).stem}: {len(declared)} chapters, parameters checked")
-    prepare_runs(params, book_configs(params), say)
+    runs = prepare_runs(params, book_configs(params), say)
     fingerprint = package_fingerprint()
     paths = notebook_paths(root)
     execute_chapters(
@@ -451,6 +504,7 @@ def build_book(
     generated.mkdir(parents=True, exist_ok=True)
     (generated / "parameters.md").write_text(parameters_page_table(), encoding="utf-8")
     (generated / "exercises.md").write_text(exercises_table(root), encoding="utf-8")
+    (generated / "timings.md").write_text(timings_table(root, runs), encoding="utf-8")
     say(f"building the {edition} edition's HTML with jupyter-book (-W: any warning stops it)")
     html = build_html(root, edition, profile)
     say(f"done in {time.perf_counter() - start:.0f} s: open {html / 'index.html'}")

@@ -17,7 +17,7 @@ import pandas as pd
 from .pages import words
 from .study import by_optimizer, optimizer_label
 from .tables import format_cost, format_lr, format_percent, format_seconds, median_epoch_seconds
-from .train import TrainResult, machine_description
+from .train import TrainResult
 
 CLOSE = 1.1  # a run within 10% of the lowest cost counts as having reached it
 
@@ -137,7 +137,7 @@ def course_time(runs: Sequence[TrainResult], epochs: int, sweep_runs: int) -> st
         return "This build ran no epoch at $d = n$, so it cannot say how long the full run takes here."
     run = max(runs, key=lambda r: len(r.history))
     step = median_epoch_seconds(run)
-    where = machine_description(run.device)
+    where = run.machine or run.device
     if len(run.history) > epochs:
         return f"The full {epochs}-epoch run is stored; it took {run.seconds / 60:.0f} minutes ({where})."
     return (

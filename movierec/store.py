@@ -102,6 +102,7 @@ class RunStore:
                 "data": result.data_label,
                 "device": result.device,
                 "versions": result.versions,
+                "machine": result.machine,
                 "sha256": {EMBEDDINGS: embeddings_sha, HISTORY: history_sha},
             }
             atomic_write(folder / META, json.dumps(meta, indent=2, allow_nan=True).encode())
@@ -178,6 +179,7 @@ class RunStore:
             data_label=meta.get("data", ""),
             device=meta["device"],
             versions=meta["versions"],
+            machine=meta.get("machine", ""),
         )
 
     def find(self, config: TrainConfig, data_checksum: str) -> TrainResult | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -176,7 +177,8 @@ def _is_real(value: Any) -> bool:
 class TrainResult:
     """What a run produced: per-epoch cost and time, final embeddings (d x n) and provenance.
 
-    ``data_label`` says in words what the run trained on (a release, or a split's train part).
+    ``data_label`` says in words what the run trained on (a release, or a split's train part),
+    ``machine`` the hardware it ran on (:func:`machine_description`; empty for older runs).
     ``history.cost[k]`` is c(V) after k optimizer steps (so before step k, as the seed
     printed it), and ``history.seconds[k]`` the time elapsed when it was measured; a
     finished run has ``epochs + 1`` rows, the last being the cost of ``embeddings``.
@@ -191,6 +193,7 @@ class TrainResult:
     device: str
     versions: dict[str, str] = field(default_factory=dict)
     data_label: str = ""
+    machine: str = ""
 
     @property
     def key(self) -> str:
@@ -231,13 +234,27 @@ def library_versions() -> dict[str, str]:
     }
 
 
+def processor_name() -> str:
+    """The CPU model (``AMD EPYC 9R14 ...``), from ``/proc/cpuinfo`` where there is one."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine_description(device: str | torch.device = "cpu") -> str:
-    """The hardware a time was measured on, in words: ``cpu, 2 threads`` or ``cuda: <GPU name>``."""
+    """The hardware a time is measured on, in words: ``AMD EPYC 9R14, 2 cores, 2 torch threads``
+    or ``cuda: <GPU name>``."""
     device = torch.device(device)
     if device.type == "cuda" and torch.cuda.is_available():
         return f"cuda: {torch.cuda.get_device_name(device)}"
     if device.type == "cpu":
-        return f"cpu, {torch.get_num_threads()} threads"
+        threads = torch.get_num_threads()
+        return f"{processor_name()}, {os.cpu_count()} cores, {threads} torch thread{'s' * (threads != 1)}"
     return device.type
 
 
@@ -376,4 +393,5 @@ def train(
         data_checksum=data_checksum,
         device=str(target),
         versions=library_versions(),
+        machine=machine_description(target),
     )

@@ -223,6 +223,19 @@ class TestSmokeBook:
             assert json.loads(json.dumps(book.metadata["movierec"]["parameters"]))
             assert (html / "book" / "executed" / f"{name}.html").exists()
 
+    def test_teachers_page_states_what_this_build_took(self, smoke_book):
+        root, html = smoke_book
+        records = [nbformat.read(root / EXECUTED_DIR / f"{name}.ipynb", as_version=4) for name in CHAPTERS]
+        timings = (root / "book" / "_generated" / "timings.md").read_text()
+        page = (html / "book" / "teachers.html").read_text()
+        for name, book in zip(CHAPTERS, records, strict=True):
+            record = book.metadata["movierec"]
+            assert record["seconds"] > 0 and "cores" in record["machine"], name
+            assert f"{record['seconds']:,.1f} |" in timings.split(f"`executed/{name}`")[1].splitlines()[0]
+        assert "on all the likes" in timings and "What this book took to build" in page
+        assert timings.startswith("On ") and "cores:" in timings.splitlines()[0]
+        assert timings.count("\n") == len(CHAPTERS) + 5 + timings.count("on all the likes")
+
     def test_rerun_page_lists_every_parameter_from_the_schema(self, smoke_book):
         _, html = smoke_book
         page = (html / "book" / "rerun.html").read_text()
