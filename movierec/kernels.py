@@ -5,8 +5,9 @@ V V^T is symmetric, so a BLAS symmetric rank-k update (``syrk``) computes it wit
 arithmetic of a general product. torch has no such call; on the CPU movierec calls the BLAS
 that scipy ships, through ``scipy.linalg.blas``, and mirrors the triangle that BLAS fills. The
 gradient's n x d product with that symmetric matrix goes through the same BLAS (``symm``,
-accumulating into the rest of the gradient in place): on the AMD machines this project runs
-on, torch's MKL runs these products at half OpenBLAS's speed.
+accumulating into the rest of the gradient in place): on AMD EPYC cores torch's MKL runs these
+products at half OpenBLAS's speed; on Intel Xeon cores ``symm`` only ties torch's product and
+``syrk`` wins by its halved arithmetic alone (measured in "Scaling up").
 
 Book page: "Scaling up".
 """
@@ -21,7 +22,9 @@ from .errors import ParameterError
 
 #: Smallest d for which the CPU ``syrk`` beats torch's matmul. Measured on 2 AMD EPYC cores at
 #: n = 9,742: torch is faster up to d = 256 (call overhead, a thin product), syrk from d = 512
-#: (1.4x there, 1.8x to 2x from d = 1,024).
+#: (1.4x there, 1.8x to 2x from d = 1,024). On 2 Intel Xeon cores the crossing is near d = 1,024
+#: (torch 1.5x faster at 512, syrk 1.76x at d = n); the book's sizes (64, 256, n) are on the
+#: same side of either threshold.
 SYRK_MIN_DIM = 512
 #: Rows of the triangle mirrored per slice, so that each copy's source stays in cache.
 MIRROR_BLOCK = 256
