@@ -179,6 +179,9 @@ def cmd_train(args: argparse.Namespace) -> None:
     from .distributed import run_training
 
     result = run_training(ws, config, args.nproc)
+    every = max(1, config.epochs // 10)  # the cost every tenth of the run, as the course notebook printed it
+    history = result.history
+    _show(history[(history["epoch"] % every == 0) | (history.index == history.index[-1])][["epoch", "cost"]])
     print(
         f"run {result.key}: {config.label}, d={args.dim}, {result.status_text}, "
         f"final cost {format_cost(result.final_cost)}, {result.seconds:.2f} s, "

@@ -120,7 +120,10 @@ def test_cli_nproc_2_stores_the_one_process_run(archive, likes, tmp_path, capsys
     two = capsys.readouterr().out.strip()
     assert cli.main(["train", *options]) == 0  # the same key: one process finds the stored run
     one = capsys.readouterr().out.strip()
-    assert one == two and re.fullmatch(r"run [0-9a-f]{16}: adam lr=0\.5, d=64, finished, final cost .+", one)
+    assert one == two and re.fullmatch(
+        r"run [0-9a-f]{16}: adam lr=0\.5, d=64, finished, final cost .+", one.splitlines()[-1]
+    )
+    assert one.splitlines()[0].split() == ["epoch", "cost"] and len(one.splitlines()) == 1 + 11 + 1
     assert len(list(runs.iterdir())) == 1
 
     store = RunStore(runs)
