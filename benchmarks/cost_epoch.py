@@ -18,7 +18,6 @@ and the first against the 57,846,087,680 the seed notebook printed (to 1e-6).
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections.abc import Callable
 
@@ -28,7 +27,7 @@ import torch
 from movierec.cost import CoLikeCost, seed_cost
 from movierec.course import COURSE_ADAM_COSTS
 from movierec.data import colike_matrix, likes_matrix, load_movielens
-from movierec.train import TrainConfig, initial_embeddings, pick_device, processor_name, train
+from movierec.train import TrainConfig, initial_embeddings, machine_description, pick_device, train
 
 LR = 0.5
 FULL_EPOCHS_CHECKED = 3
@@ -39,13 +38,8 @@ REFERENCE_TOLERANCE = 1e-5
 
 def machine_line(device: torch.device) -> str:
     """The CPU (or GPU) model, cores, threads and library versions the times were taken on."""
-    line = (
-        f"{processor_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, "
-        f"torch {torch.__version__}, scipy {scipy.__version__}"
-    )
-    if device.type == "cuda":
-        line += f", {torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})"
-    return line
+    line = f"{machine_description(device)}, torch {torch.__version__}, scipy {scipy.__version__}"
+    return line + (f", CUDA {torch.version.cuda}" if device.type == "cuda" else "")
 
 
 def synchronize(device: torch.device) -> None:

@@ -36,7 +36,7 @@ from .errors import MovierecError, ParameterError
 from .pages import read_results
 from .profiles import PARAMETERS, TYPE_WORDS, defaults, load_profile, profile_path
 from .study import study_configs
-from .train import TrainConfig, TrainResult, processor_name
+from .train import TrainConfig, TrainResult, machine_description
 from .workspace import Workspace
 
 NOTEBOOK_DIR = Path("notebooks")
@@ -200,10 +200,11 @@ def _assets_present(target: Path, root: Path) -> bool:
 
 
 def execute_notebook(
-    source: Path, target: Path, parameters: dict[str, Any], fingerprint: str, root: Path
+    source: Path, target: Path, parameters: dict[str, Any], fingerprint: str, root: Path, at_once: int = 1
 ) -> bool:
     """Execute ``source`` into ``target`` unless an identical execution is there (with the
-    assets it recorded); True if run."""
+    assets it recorded); True if run. The execution's seconds, machine and ``at_once`` (how many
+    chapters shared the cores) are recorded in its metadata (:func:`execution_record`)."""
     import papermill
 
     key = hashlib.sha256(
@@ -251,17 +252,12 @@ def execute_notebook(
         "key": key,
         "parameters": parameters,
         "seconds": round(time.perf_counter() - begun, 1),
-        "machine": kernel_machine(),
+        "machine": machine_description("cpu", int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)),
+        "chapters_at_once": at_once,
     }
     nbformat.write(book, temporary)
     os.replace(temporary, target)
     return True
-
-
-def kernel_machine() -> str:
-    """Where a chapter's kernel runs: the CPU, its cores and the threads a kernel is given."""
-    threads = os.environ.get("OMP_NUM_THREADS") or str(os.cpu_count() or 1)
-    return f"{processor_name()}, {os.cpu_count()} cores, {threads} thread{'s' * (threads != '1')} per kernel"
 
 
 def execution_record(target: Path) -> dict[str, Any]:
@@ -296,15 +292,15 @@ def execute_chapters(
     store's writes are atomic. One line per chapter, in the order they finish; the first
     failure stops the build once the others are done."""
 
-    def run(path: Path) -> str:
-        begun = time.perf_counter()
-        ran = execute_notebook(
-            path, root / EXECUTED_DIR / path.name, parameters[path.stem], fingerprint, root
-        )
-        return f"executed in {time.perf_counter() - begun:.0f} s" if ran else "unchanged, reused"
-
     cores = os.cpu_count() or 1
     workers = max(1, min(PARALLEL, cores, len(paths)))
+
+    def run(path: Path) -> str:
+        target = root / EXECUTED_DIR / path.name
+        if not execute_notebook(path, target, parameters[path.stem], fingerprint, root, workers):
+            return "unchanged, reused"
+        return f"executed in {execution_record(target)['seconds']:.0f} s"
+
     threads = {name: os.environ.get(name) or str(max(1, cores // workers)) for name in THREAD_VARIABLES}
     with patched_environment(threads), ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(run, path): path for path in paths}
@@ -423,12 +419,12 @@ def prepare_runs(params: dict[str, Any], configs: list[TrainConfig], say: Say) -
 
 def timings_table(root: Path, runs: list[TrainResult]) -> str:
     """The teachers' page account of what this book cost to build, in MyST: the runs the driver
-    trained on all the likes (by size) and each chapter's execution, as measured when they were
-    made (a stored run or an unchanged chapter keeps its first measurement), with the machine:
-    a line naming the processors, and the threads of each step in a column."""
+    trained on all the likes (by size, each run once) and each chapter's execution, as measured
+    when they were made (a stored run or an unchanged chapter keeps its first measurement). A
+    line names the processors; a column says how each step used them."""
     steps: list[tuple[str, str, float | None]] = []
     groups: dict[tuple[str, str], list[TrainResult]] = {}
-    for run in runs:
+    for run in {run.key: run for run in runs}.values():
         size = "n" if run.config.dim == "full" else str(run.config.dim)
         groups.setdefault((size, run.machine or run.device), []).append(run)
     for (size, machine), group in groups.items():
@@ -438,20 +434,20 @@ def timings_table(root: Path, runs: list[TrainResult]) -> str:
         steps.append((f"{what} at $d$ = {size} on all the likes", machine, sum(run.seconds for run in group)))
     for path in notebook_paths(root):
         record = execution_record(root / EXECUTED_DIR / path.name)
-        steps.append(
-            (
-                f"chapter {{doc}}`{EXECUTED_DIR.name}/{path.stem}`",
-                record.get("machine", ""),
-                record.get("seconds"),
-            )
-        )
-    processors = {machine.rsplit(", ", 1)[0] for _, machine, _ in steps if ", " in machine}
+        machine = record.get("machine", "")
+        if record.get("chapters_at_once", 1) > 1:
+            machine += f", {record['chapters_at_once']} chapters at a time"
+        steps.append((f"chapter {{doc}}`{EXECUTED_DIR.name}/{path.stem}`", machine, record.get("seconds")))
+    processors, uses = set(), []
+    for _, machine, _ in steps:  # "CPU, 2 cores, 2 torch threads[, cuda: GPU]", or older "cpu"
+        processor, found, use = machine.partition(" cores, ")
+        processors.update([f"{processor} cores"] if found else [])
+        uses.append(use if found else machine or "not recorded")
     rows = [f"On {' and '.join(sorted(processors)) or 'a machine that was not recorded'}:", ""]
-    rows += ["| step | threads | seconds |", "| --- | --- | ---: |"]
-    for what, machine, seconds in steps:
-        threads = machine.rsplit(", ", 1)[-1] if ", " in machine else "not recorded"
+    rows += ["| step | how it ran | seconds |", "| --- | --- | ---: |"]
+    for (what, _, seconds), use in zip(steps, uses, strict=True):
         shown = f"{seconds:,.1f}" if seconds is not None else "not recorded"
-        rows.append(f"| {what} | {threads} | {shown} |")
+        rows.append(f"| {what} | {use} | {shown} |")
     total = sum(seconds or 0.0 for _, _, seconds in steps)
     rows.append(f"| **all of the above** | | **{total:,.0f}** |")
     return "\n".join(rows) + "\n"

@@ -7,6 +7,7 @@ stderr and exit status 2, never a traceback. Book page: "Re-run it yourself".
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 
@@ -179,9 +180,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     from .distributed import run_training
 
     result = run_training(ws, config, args.nproc)
-    every = max(1, config.epochs // 10)  # the cost every tenth of the run, as the course notebook printed it
+    every = max(1, math.ceil(config.epochs / 10))  # about ten costs, as the course notebook printed them
     history = result.history
-    _show(history[(history["epoch"] % every == 0) | (history.index == history.index[-1])][["epoch", "cost"]])
+    shown = history[(history["epoch"] % every == 0) | (history["epoch"] == history["epoch"].iloc[-1])]
+    _show(shown[["epoch", "cost"]].reset_index(drop=True))
     print(
         f"run {result.key}: {config.label}, d={args.dim}, {result.status_text}, "
         f"final cost {format_cost(result.final_cost)}, {result.seconds:.2f} s, "

@@ -17,7 +17,7 @@ import nbformat
 
 from .errors import MovierecError
 from .profiles import PARAMETERS, validate_parameters
-from .tables import Table, table
+from .tables import Table, escape_myst, table
 from .workspace import Workspace
 
 RESULTS_TAG = "results"
@@ -32,6 +32,7 @@ __all__ = [
     "say",
     "start",
     "table",
+    "titles",
     "words",
 ]
 
@@ -108,6 +109,12 @@ def read_results(notebook: str | os.PathLike) -> dict[str, Any]:
                 if "application/json" in output.get("data", {}):
                     return dict(output["data"]["application/json"])
     raise PageError(f"{notebook} has no recorded results: was it executed to the end?")
+
+
+def titles(items: list[str]) -> str:
+    """Movie titles for a sentence glued with :func:`say`: each in italics, its MyST characters
+    escaped (a title may start with ``*``), joined by :func:`words`."""
+    return words([f"*{escape_myst(title)}*" for title in items])
 
 
 def words(items: list[str], conjunction: str = "and") -> str:

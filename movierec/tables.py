@@ -100,10 +100,12 @@ def format_unit(value: float) -> str:
 
 
 def format_difference(value: float) -> str:
-    """A difference of metrics (and its interval's ends), signed, to 3 decimals: ``+0.009``."""
+    """A difference of metrics (and its interval's ends), signed, to 3 decimals: ``+0.009``;
+    one that rounds to zero is ``0.000``."""
     if not _finite(value):
         return MISSING
-    return "0.000" if value == 0 else f"{value:+.3f}"
+    rounded = round(float(value), 3)
+    return "0.000" if rounded == 0 else f"{rounded:+.3f}"
 
 
 def format_number(value: float) -> str:
@@ -144,7 +146,7 @@ def column_formatter(name: str, values: pd.Series) -> Formatter | None:
     return format_number
 
 
-def _escape(text: str) -> str:
+def escape_myst(text: str) -> str:
     """Cell text as literal MyST: markup characters escaped, line breaks flattened."""
     flat = " ".join(str(text).split())
     return _PUNCTUATION.sub(r"\\\1", flat) if flat else " "
@@ -186,14 +188,18 @@ class Table:
         return self.comfortable_px > TEXT_COLUMN_PX
 
     def _repr_markdown_(self) -> str:
-        lines = [f"```{{list-table}} {_escape(self.caption)}".rstrip(), ":header-rows: 1", ":widths: auto"]
+        lines = [
+            f"```{{list-table}} {escape_myst(self.caption)}".rstrip(),
+            ":header-rows: 1",
+            ":widths: auto",
+        ]
         lines.append(f":class: {self._classes()}")
         if self.name:
             lines.append(f":name: {self.name}")
         lines.append("")
-        lines.append("* " + "\n  ".join(f"- {_escape(column)}" for column in self.cells.columns))
+        lines.append("* " + "\n  ".join(f"- {escape_myst(column)}" for column in self.cells.columns))
         for row in self.cells.itertuples(index=False):
-            lines.append("* " + "\n  ".join(f"- {_escape(value)}" for value in row))
+            lines.append("* " + "\n  ".join(f"- {escape_myst(value)}" for value in row))
         lines.append("```")
         if self.wide:  # sphinx-book-theme's full-width: the margin's contents step aside
             lines = ["````{container} full-width", *lines, "````"]
@@ -285,12 +291,14 @@ def _is_numeric_text(values: pd.Series) -> bool:
 
 def median_epoch_seconds(result: TrainResult) -> float:
     """The median time of one epoch (cost, gradient and step) of a run: unlike its wall time, not
-    inflated by the first run's warm-up (thread pools, allocations). The last interval of a
-    finished run holds a step and a cost without its gradient, so it is left out; a run of one
-    epoch has no full interval, and its time to the first cost and gradient stands in."""
+    inflated by the first run's warm-up (thread pools, allocations). A run's last interval may
+    hold less than an epoch (a step and a cost without its gradient when the run ended its
+    epochs, a step that overflowed), so it is left out when others remain, and always when the
+    run ended its epochs; a run of one epoch has no full interval, and its time to the first
+    cost and gradient stands in."""
     seconds = result.history["seconds"].to_numpy(dtype=float)
     steps = np.diff(seconds)
-    if result.status == "finished":
+    if len(result.history) == result.config.epochs + 1 or len(steps) > 1:
         steps = steps[:-1]
     if len(steps):
         return float(np.median(steps))

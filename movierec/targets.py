@@ -458,21 +458,22 @@ def comparison_table(differences: pd.DataFrame, reference: str = "EASE", k: int 
     """:func:`paired_differences` for the page: a block of rows per metric, each method's test
     value, its difference to ``reference`` and the 95% interval in columns of their own (so
     the table fits the page); the methods in the order of their test NDCG in every block."""
-    order = differences[differences["metric"] == "NDCG"].sort_values("test", ascending=False, kind="stable")
-    rank = {method: position for position, method in enumerate(order["method"])}
-    blocks = []
-    for metric in COMPARED_METRICS:
-        rows = differences[differences["metric"] == metric]
-        blocks.append(rows.iloc[np.argsort([rank[method] for method in rows["method"]], kind="stable")])
-    table = pd.concat(blocks, ignore_index=True)
+    ndcg = differences[differences["metric"] == "NDCG"].sort_values("test", ascending=False, kind="stable")
+    method_rank = {method: rank for rank, method in enumerate(ndcg["method"])}
+    metric_rank = {metric: rank for rank, metric in enumerate(COMPARED_METRICS)}
+    table = differences.sort_values(
+        ["metric", "method"],
+        key=lambda column: column.map(metric_rank if column.name == "metric" else method_rank),
+        kind="stable",
+    )
     return pd.DataFrame(
         {
             "metric": [f"{metric}@{k}" for metric in table["metric"]],
-            "method": table["method"],
-            "test": table["test"],
-            f"minus {reference}": table["difference"],
-            "95% low": table["95% low"],
-            "95% high": table["95% high"],
+            "method": table["method"].to_numpy(),
+            "test": table["test"].to_numpy(),
+            f"minus {reference}": table["difference"].to_numpy(),
+            "95% low": table["95% low"].to_numpy(),
+            "95% high": table["95% high"].to_numpy(),
         }
     )
 
@@ -592,7 +593,7 @@ def popularity_sentence(
     target (``seed_method``) and of ``reference`` (rows of :func:`list_popularity`), in one sentence
     (it follows "over every test user,")."""
     share = popularity.set_index("method")["share from the 100 most-liked"]
-    own, seed, base = share[method], share[seed_method], share[reference]
+    own, seed, base = (round(100 * share[name]) for name in (method, seed_method, reference))  # as printed
     if own < seed and own < base:
         verdict = (
             f"whitening weakens the pull toward the most-liked films, below both {seed_method} "
@@ -606,16 +607,17 @@ def popularity_sentence(
     elif own < base:
         verdict = (
             f"whitening does not remove the pull toward the most-liked films; its lists lean on them "
-            f"more than those of {seed_method}, though less than {reference}'s"
+            f"{'as much as' if own == seed else 'more than'} those of {seed_method}, though less than "
+            f"{reference}'s"
         )
     else:
         verdict = (
             f"whitening does not remove the pull toward the most-liked films; its lists lean on them "
-            f"more than those of both {seed_method} and {reference}"
+            f"at least as much as those of both {seed_method} and {reference}"
         )
     return (
-        f"{own:.0%} of the list slots of {method} go to the 100 most-liked movies, "
-        f"against {seed:.0%} for {seed_method} and {base:.0%} for {reference}: {verdict}."
+        f"{own}% of the list slots of {method} go to the 100 most-liked movies, "
+        f"against {seed}% for {seed_method} and {base}% for {reference}: {verdict}."
     )
 
 

@@ -246,16 +246,16 @@ def processor_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def machine_description(device: str | torch.device = "cpu") -> str:
-    """The hardware a time is measured on, in words: ``AMD EPYC 9R14, 2 cores, 2 torch threads``
-    or ``cuda: <GPU name>``."""
+def machine_description(device: str | torch.device = "cpu", threads: int | None = None) -> str:
+    """The hardware a time is measured on, in words: ``AMD EPYC 9R14, 2 cores, 2 torch threads``,
+    then ``, cuda: <GPU name>`` or ``, mps`` when the work ran there. ``threads``: the torch
+    threads of the process that did the work (default: this one's)."""
     device = torch.device(device)
+    threads = torch.get_num_threads() if threads is None else threads
+    text = f"{processor_name()}, {os.cpu_count()} cores, {threads} torch thread{'s' * (threads != 1)}"
     if device.type == "cuda" and torch.cuda.is_available():
-        return f"cuda: {torch.cuda.get_device_name(device)}"
-    if device.type == "cpu":
-        threads = torch.get_num_threads()
-        return f"{processor_name()}, {os.cpu_count()} cores, {threads} torch thread{'s' * (threads != 1)}"
-    return device.type
+        return f"{text}, cuda: {torch.cuda.get_device_name(device)}"
+    return text if device.type == "cpu" else f"{text}, {device.type}"
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:

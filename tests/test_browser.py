@@ -119,7 +119,7 @@ def test_page_reads_cleanly(chromium, served, path, tmp_path_factory):
         clipped = page.eval_on_selector_all("article table, article .cell_output, article pre", CLIPPED)
         assert clipped == [], f"cut off without a scrollbar: {clipped}"
         wider = page.eval_on_selector_all(
-            "article table, article .pst-scrollable-table-container", OVERFLOWING
+            "article table, article .pst-scrollable-table-container, article .full-width", OVERFLOWING
         )
         assert wider == [], f"tables wider than their box at 1280 px: {wider}"
         assert page.eval_on_selector_all(".output.stderr, .stderr, .traceback", "els => els.length") == 0

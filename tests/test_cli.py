@@ -98,8 +98,10 @@ def test_a_yaml_profile_with_1e_minus_5_runs_and_the_listing_fits(archive, runs_
     assert main(["sweep", str(profile), "--data", str(archive)]) == 0
     out = capsys.readouterr().out
     assert "1e-5" in out and "3e-5" in out
-    assert main(["train", "--lr", "0.1", "--epochs", "2", "--dim", "4", "--data", str(archive)]) == 0
-    capsys.readouterr()
+    assert main(["train", "--lr", "0.1", "--epochs", "25", "--dim", "4", "--data", str(archive)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].split() == ["epoch", "cost"]  # every third epoch and the last, no index column
+    assert [line.split()[0] for line in printed[1:-1]] == [str(e) for e in (*range(0, 25, 3), 25)]
     assert main(["runs", "--runs", str(runs_dir)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert max(len(line) for line in lines) <= 100

@@ -232,7 +232,12 @@ class TestSmokeBook:
             record = book.metadata["movierec"]
             assert record["seconds"] > 0 and "cores" in record["machine"], name
             assert f"{record['seconds']:,.1f} |" in timings.split(f"`executed/{name}`")[1].splitlines()[0]
-        assert "on all the likes" in timings and "What this book took to build" in page
+        assert "on all the likes" in timings
+        total = timings.splitlines()[-1].split("**")[-2]
+        assert (
+            f"<strong>{total}</strong>" in page
+            and f"{records[0].metadata['movierec']['seconds']:,.1f}" in page
+        )
         assert timings.startswith("On ") and "cores:" in timings.splitlines()[0]
         assert timings.count("\n") == len(CHAPTERS) + 5 + timings.count("on all the likes")
 

@@ -183,3 +183,44 @@ def test_figures_use_readable_text(study):
     colors = [line.get_color() for line in axes.get_lines() if line.get_label().startswith("lr ")]
     assert len(set(colors)) == len(colors)
     assert np.isfinite(figure.get_size_inches()).all()
+
+
+def test_titles_in_a_sentence_are_italic_and_escaped():
+    assert pages.titles(["*batteries not included (1987)", "Up (2009)"]) == (
+        "*\\*batteries not included \\(1987\\)* and *Up \\(2009\\)*"
+    )
+
+
+def test_timings_count_each_run_once_and_name_the_processor(tmp_path):
+    from movierec.book import timings_table
+
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n  - file: book/executed/01_x\n"
+    )
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "01_x.ipynb").write_text("{}")
+    history = pd.DataFrame({"epoch": [0, 1], "cost": [2.0, 1.0], "seconds": [1.0, 1.5]})
+
+    def run(dim, machine, lr=0.5):
+        config = TrainConfig(epochs=1, dim=dim, lr=lr)
+        return pages_run(config, history, machine)
+
+    cpu = "Xeon, 2 cores, 2 torch threads"
+    gpu = "Xeon, 2 cores, 1 torch thread, cuda: H200"
+    model = run(64, cpu)
+    text = timings_table(
+        tmp_path, [model, model, run(64, cpu, lr=0.1), run("full", gpu), run(64, "cpu", lr=0.01)]
+    )
+    lines = text.splitlines()
+    assert lines[0] == "On Xeon, 2 cores:"
+    assert "| 2 runs of 1 epoch at $d$ = 64 on all the likes | 2 torch threads | 3.0 |" in lines
+    assert "| 1 run of 1 epoch at $d$ = n on all the likes | 1 torch thread, cuda: H200 | 1.5 |" in lines
+    assert "| 1 run of 1 epoch at $d$ = 64 on all the likes | cpu | 1.5 |" in lines
+    assert "| chapter {doc}`executed/01_x` | not recorded | not recorded |" in lines
+    assert lines[-1] == "| **all of the above** | | **6** |"
+
+
+def pages_run(config, history, machine):
+    from movierec.train import TrainResult
+
+    return TrainResult(config, history, np.zeros((1, 1)), "finished", None, "sum", "cpu", machine=machine)

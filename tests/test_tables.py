@@ -12,6 +12,7 @@ from movierec.tables import (
     MISSING,
     column_formatter,
     format_cost,
+    format_difference,
     format_lr,
     format_seconds,
     median_epoch_seconds,
@@ -114,16 +115,36 @@ def test_median_epoch_time_ignores_the_warm_up():
     )
     result = TrainResult(TrainConfig(epochs=4), history, np.zeros((1, 1)), "finished", None, "", "cpu")
     assert median_epoch_seconds(result) == pytest.approx(0.1)
-    diverged = TrainResult(
-        TrainConfig(epochs=4), history.iloc[:3], np.zeros((1, 1)), "diverged", 2, "", "cpu"
-    )
-    assert median_epoch_seconds(diverged) == pytest.approx(4.55)
+
+
+def test_median_epoch_time_leaves_out_a_partial_last_interval():
+    def timed(seconds, status, epochs):
+        history = pd.DataFrame({"epoch": range(len(seconds)), "cost": 1.0, "seconds": seconds})
+        diverged = None if status == "finished" else len(seconds) - 1
+        return TrainResult(TrainConfig(epochs=epochs), history, np.zeros((1, 1)), status, diverged, "", "cpu")
+
+    assert median_epoch_seconds(timed([1.0, 2.0, 2.4], "finished", 2)) == pytest.approx(1.0)
+    assert median_epoch_seconds(timed([1.0, 2.0, 2.4], "diverged", 2)) == pytest.approx(
+        1.0
+    )  # last cost blew up
+    assert median_epoch_seconds(timed([0.0, 1.0, 2.0, 2.2], "diverged", 10)) == pytest.approx(1.0)
+    assert median_epoch_seconds(timed([0.0, 1.0], "diverged", 10)) == pytest.approx(1.0)
 
 
 def test_a_one_epoch_run_is_timed_by_its_first_cost_and_gradient():
     history = pd.DataFrame({"epoch": [0, 1], "cost": [5.0, 4.0], "seconds": [11.4, 16.6]})
     result = TrainResult(TrainConfig(epochs=1), history, np.zeros((1, 1)), "finished", None, "", "cpu")
     assert median_epoch_seconds(result) == pytest.approx(11.4)
+
+
+def test_differences_are_signed_and_zero_once_rounded():
+    assert [format_difference(v) for v in (0.00884, -0.0199, 0.0, -0.0003, math.nan)] == [
+        "+0.009",
+        "-0.020",
+        "0.000",
+        "0.000",
+        MISSING,
+    ]
 
 
 def test_bounds_and_large_numbers_read_alike_down_a_column():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -19,6 +20,8 @@ from movierec.evaluate import dot_scores, embedding_scores, split_likes
 from movierec.plots import ndcg_by_size
 from movierec.recommend import recommend
 from movierec.store import RunStore
+from movierec.tables import MISSING
+from movierec.tables import table as formatted
 from movierec.targets import (
     check_search,
     comparison_table,
@@ -259,6 +262,10 @@ def test_comparison_with_a_reference_and_paired_intervals(searches, small_split)
     ndcg = table[table["metric"] == "NDCG@5"]
     assert ndcg["test"].is_monotonic_decreasing and len(ndcg) == len(methods) + 1
     assert (table.groupby("metric", sort=False)["method"].apply(list).map(tuple).nunique()) == 1
+    cells = formatted(table).cells
+    own_row = cells[cells["method"] == methods[0].method].iloc[0]
+    assert own_row[f"minus {methods[0].method}"] == "0.000" and own_row["95% low"] == MISSING
+    assert all(re.fullmatch(r"[+-]\d\.\d{3}|0\.000", text) for text in cells[f"minus {methods[0].method}"])
     with pytest.raises(ParameterError, match="reference='EASE' is not among the methods"):
         paired_differences(methods, small_split, k=5)
     popularity = list_popularity(methods, small_split, k=5)
@@ -350,7 +357,7 @@ def test_cli_train_and_recommend_with_targets(tmp_path, capsys, archive):
         )
         == 0
     )
-    line = capsys.readouterr().out
+    line = capsys.readouterr().out.strip().splitlines()[-1]
     assert "adam lr=0.003 whitened ridge=300, d=8, finished" in line
     key = line.split()[1].rstrip(":")
     assert main(["recommend", "Toy Story (1995)", "--run", key, "--top-n", "3", *options]) == 0
@@ -406,7 +413,13 @@ def test_sentences_follow_the_numbers():
     shares["share from the 100 most-liked"] = [0.80, 0.85, 0.76]
     assert popularity_sentence(shares, "w", "seed").endswith("but EASE's lists lean on them less.")
     shares["share from the 100 most-liked"] = [0.90, 0.75, 0.86]
-    assert popularity_sentence(shares, "w", "seed").endswith("more than those of both seed and EASE.")
+    assert popularity_sentence(shares, "w", "seed").endswith(
+        "at least as much as those of both seed and EASE."
+    )
+    shares["share from the 100 most-liked"] = [0.751, 0.749, 0.86]  # equal once printed as whole %
+    assert popularity_sentence(shares, "w", "seed").endswith(
+        "as much as those of seed, though less than EASE's."
+    )
 
 
 def test_scoring_sentence_names_each_targets_rule(searches):
