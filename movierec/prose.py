@@ -79,36 +79,42 @@ def curves_caption(runs: Sequence[TrainResult], optimum: float | None = None) ->
 
 
 def list_agreement(changes: pd.DataFrame, top_n: int) -> str:
-    """Whether the lists of runs that reached the lowest cost agree more with its list than
-    the lists of runs that stopped higher: the answer of "Recommendations", from
+    """Whether optimizer and learning rate change the lowest-cost run's list, and whether how far
+    a run got (its cost over the lowest) says by how much: the answer of "Recommendations", from
     :func:`movierec.lists.list_changes`'s table (with costs)."""
     if changes.empty:
         return "Only one run finished, so there is no other list to compare with."
-    ratio = changes["cost / reference cost"]
+    ratio, kept = changes["cost / reference cost"], changes["kept"]
     close, far = changes[ratio <= CLOSE], changes[ratio > CLOSE]
+    span = f"whether it ended {ratio.min():.3g} or {ratio.max():.3g} times the lowest cost"
+    if kept.nunique() == 1:
+        if kept.iloc[0] == top_n:
+            return f"They do not: every other run keeps all {top_n} titles of its list, {span}."
+        return (
+            f"They do, and the cost does not say by how much: every other run keeps {kept.iloc[0]} of "
+            f"its {top_n} titles, {span}."
+        )
 
-    def kept(rows: pd.DataFrame) -> str:
+    def mean_kept(rows: pd.DataFrame) -> str:
         return f"{rows['kept'].mean():.1f} of its {top_n} titles"
 
     if close.empty:
-        return (
-            f"No other run ended within {CLOSE - 1:.0%} of the lowest cost; the others keep on average "
-            f"{kept(far)}: how far training got decides the list more than the optimizer."
+        where = f"no other run ended within {CLOSE - 1:.0%} of the lowest cost; they keep on average "
+        where += mean_kept(far)
+    elif far.empty:
+        where = f"every run ended within {CLOSE - 1:.0%} of the lowest cost and keeps on average "
+        where += mean_kept(close)
+    else:
+        where = (
+            f"runs within {CLOSE - 1:.0%} of the lowest cost keep on average {mean_kept(close)}, "
+            f"runs further above {mean_kept(far)}"
         )
-    if far.empty:
+    if ratio.corr(kept, method="spearman") <= -0.5:
         return (
-            f"Every run ended within {CLOSE - 1:.0%} of the lowest cost and keeps on average {kept(close)}: "
-            "runs that reach the same cost, whichever optimizer took them there, recommend much the same."
+            "They do, mostly through how far training got: the further above the lowest cost a run "
+            f"ended, the fewer of its titles it keeps ({where})."
         )
-    if close["kept"].mean() > far["kept"].mean():
-        return (
-            f"They do, mostly through how far training got: runs that ended within {CLOSE - 1:.0%} of the "
-            f"lowest cost keep on average {kept(close)}, runs that stopped further above keep {kept(far)}."
-        )
-    return (
-        f"Here the cost does not predict the list: runs within {CLOSE - 1:.0%} of the lowest cost keep "
-        f"on average {kept(close)}, runs further above {kept(far)}."
-    )
+    return f"They do, but the cost does not predict by how much: {where}."
 
 
 def course_first_cost(run: TrainResult | None, printed_first: float) -> str:
@@ -129,6 +135,13 @@ def course_first_cost(run: TrainResult | None, printed_first: float) -> str:
         f"With the same initial draw, this build's first cost is {format_cost(first)}, a relative "
         f"difference of {relative:.1e}: {verdict}."
     )
+
+
+def course_curve_runs(runs: Sequence[TrainResult]) -> str:
+    """The end of the course figure's caption: what its lines are, or that it has none."""
+    if not runs:
+        return "this build holds no run of this setting to draw beside them."
+    return "this build's runs of the same setting are the lines (a cross marks each run's first cost)."
 
 
 def course_time(runs: Sequence[TrainResult], epochs: int, sweep_runs: int) -> str:

@@ -558,6 +558,16 @@ def whitened_diagonal(split: Split, ridge: float) -> pd.DataFrame:
     return pd.DataFrame({"likes": likes[liked].astype(np.int64), "K_jj": factor.diagonal[liked]})
 
 
+def gap_verdict(differences: pd.DataFrame, method: str, tolerance: float = GAP_TOLERANCE) -> str:
+    """``above``, ``level`` or ``below`` the reference of :func:`paired_differences`, by test NDCG:
+    above when the whole interval is above 0, below when it is below 0 and the gap exceeds
+    ``tolerance``, level otherwise."""
+    row = differences[differences["metric"] == "NDCG"].set_index("method").loc[method]
+    if row["95% low"] > 0:
+        return "above"
+    return "below" if row["95% high"] < 0 and row["difference"] < -tolerance else "level"
+
+
 def gap_sentence(
     differences: pd.DataFrame,
     method: str,
@@ -571,19 +581,36 @@ def gap_sentence(
     ndcg = differences[differences["metric"] == "NDCG"].set_index("method")
     row, base = ndcg.loc[method], ndcg.loc[reference]
     low, high, gap = row["95% low"], row["95% high"], row["difference"]
-    if low > 0:
-        verdict = f"above {reference}, with the whole interval above 0"
-    elif high < 0 and gap < -tolerance:
-        verdict = f"below {reference}, with the whole interval below 0"
-    elif high < 0:
-        verdict = f"level with {reference}: the interval is below 0 but the gap is under {tolerance:g}"
-    else:
-        verdict = f"level with {reference}: the interval includes 0"
+    verdict = {
+        "above": f"above {reference}, with the whole interval above 0",
+        "below": f"below {reference}, with the whole interval below 0",
+        "level": f"level with {reference}: "
+        + (
+            "the interval includes 0"
+            if high >= 0
+            else f"the interval is below 0 but the gap is under {tolerance:g}"
+        ),
+    }[gap_verdict(differences, method, tolerance)]
     return (
         f"{method[:1].upper()}{method[1:]} reaches a test NDCG@{k} of {row['test']:.3f} against "
         f"{reference}'s {base['test']:.3f}, a difference of {format_difference(gap)} "
         f"(95% interval {format_difference(low)} to {format_difference(high)}): {verdict}."
     )
+
+
+def lever_sentence(differences: pd.DataFrame, whitened: str, colikes: str, reference: str = "EASE") -> str:
+    """Whether this build shows that the target is the lever: the whitened target's run reaching
+    ``reference`` where the co-likes' run (same optimizer) does not; chosen by the two verdicts."""
+    ours, seeds = gap_verdict(differences, whitened), gap_verdict(differences, colikes)
+    if ours != "below" and seeds == "below":
+        reached = "passes" if ours == "above" else "reaches"
+        return f"The target is the lever: {whitened} {reached} {reference} and {colikes} does not."
+    if ours == "below":
+        return (
+            f"At these settings even {whitened} stays below {reference}: this build cannot tell "
+            "whether the target is the lever."
+        )
+    return f"Here {colikes} reaches {reference} too, so the target is not what separates them."
 
 
 def popularity_sentence(

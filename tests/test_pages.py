@@ -108,9 +108,20 @@ def test_list_agreement_is_chosen_by_the_costs():
     changes = pd.DataFrame({"run": ["a", "b"], "cost / reference cost": [1.05, 3.0], "kept": [9, 2]})
     assert "They do, mostly through how far training got" in prose.list_agreement(changes, 10)
     changes["kept"] = [1, 8]
-    assert "the cost does not predict the list" in prose.list_agreement(changes, 10)
-    assert "No other run ended within 10%" in prose.list_agreement(changes.iloc[1:], 10)
+    assert "the cost does not predict by how much" in prose.list_agreement(changes, 10)
+    assert "every other run keeps 8 of its 10 titles, whether it ended 3 or 3" in prose.list_agreement(
+        changes.iloc[1:], 10
+    )
+    assert prose.list_agreement(changes.assign(kept=10), 10).startswith(
+        "They do not: every other run keeps all"
+    )
     assert "Only one run finished" in prose.list_agreement(changes.iloc[:0], 10)
+    far = pd.DataFrame({"run": list("abc"), "cost / reference cost": [1.4, 5.3, 13.7], "kept": [10, 5, 0]})
+    assert prose.list_agreement(far, 10) == (
+        "They do, mostly through how far training got: the further above the lowest cost a run ended, "
+        "the fewer of its titles it keeps (no other run ended within 10% of the lowest cost; they keep "
+        "on average 5.0 of its 10 titles)."
+    )
 
 
 def test_the_method_answer_reads_the_interval():

@@ -28,6 +28,7 @@ from movierec.targets import (
     default_run,
     default_scoring,
     gap_sentence,
+    lever_sentence,
     list_popularity,
     lists_likes,
     optimum_gaps,
@@ -400,6 +401,13 @@ def test_sentences_follow_the_numbers():
     assert gap_sentence(differences, "co-likes X (Adam)").endswith(
         "below EASE, with the whole interval below 0."
     )
+    assert lever_sentence(differences, "whitened K (Adam)", "co-likes X (Adam)").startswith(
+        "The target is the lever"
+    )
+    assert lever_sentence(differences, "co-likes X (Adam)", "co-likes X (Adam)").startswith(
+        "At these settings even"
+    )
+    assert lever_sentence(differences, "level one", "close one").startswith("Here close one reaches EASE too")
     shares = pd.DataFrame(
         {"method": ["w", "seed", "EASE"], "share from the 100 most-liked": [0.80, 0.75, 0.86]}
     )
