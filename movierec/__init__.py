@@ -22,7 +22,7 @@ from .store import RunStore
 from .study import config_grid, study_configs, sweep
 from .tables import summary_table, table
 from .titles import TitleIndex
-from .train import TrainConfig, TrainResult, train
+from .train import DIVERGENCE_FACTOR, TrainConfig, TrainResult, train
 from .workspace import Workspace
 
 __version__ = "0.2.0"
@@ -52,6 +52,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "DIVERGENCE_FACTOR",
     "PARAMETERS",
     "CoLikeCost",
     "DataError",

@@ -87,6 +87,8 @@ def list_agreement(changes: pd.DataFrame, top_n: int) -> str:
     ratio, kept = changes["cost / reference cost"], changes["kept"]
     close, far = changes[ratio <= CLOSE], changes[ratio > CLOSE]
     span = f"whether it ended {ratio.min():.3g} or {ratio.max():.3g} times the lowest cost"
+    if len(changes) == 1:
+        span = f"at {ratio.iloc[0]:.3g} times the lowest cost"
     if kept.nunique() == 1:
         if kept.iloc[0] == top_n:
             return f"They do not: every other run keeps all {top_n} titles of its list, {span}."

@@ -109,7 +109,7 @@ def test_list_agreement_is_chosen_by_the_costs():
     assert "They do, mostly through how far training got" in prose.list_agreement(changes, 10)
     changes["kept"] = [1, 8]
     assert "the cost does not predict by how much" in prose.list_agreement(changes, 10)
-    assert "every other run keeps 8 of its 10 titles, whether it ended 3 or 3" in prose.list_agreement(
+    assert "every other run keeps 8 of its 10 titles, at 3 times the lowest cost" in prose.list_agreement(
         changes.iloc[1:], 10
     )
     assert prose.list_agreement(changes.assign(kept=10), 10).startswith(
