@@ -24,10 +24,10 @@ from collections.abc import Callable
 import scipy
 import torch
 
-from movierec.cost import CoLikeCost, seed_cost
-from movierec.course import COURSE_ADAM_COSTS
+from movierec.book.course import COURSE_ADAM_COSTS
 from movierec.data import colike_matrix, likes_matrix, load_movielens
-from movierec.train import TrainConfig, initial_embeddings, machine_description, pick_device, train
+from movierec.model.cost import CoLikeCost, seed_cost
+from movierec.model.train import TrainConfig, initial_embeddings, machine_description, pick_device, train
 
 LR = 0.5
 FULL_EPOCHS_CHECKED = 3

@@ -1,4 +1,4 @@
-"""Data-parallel step (movierec.distributed) on 1 and 2 local processes at ML-25M and ML-32M shape.
+"""Data-parallel step (movierec.model.distributed) on 1 and 2 local processes at ML-25M and ML-32M shape.
 
 For each shape, a fresh process generates the seeded synthetic ratings (as benchmarks/scale.py
 does) and saves L. Then, for each process count, fresh processes (one rank each, gloo over
@@ -35,10 +35,10 @@ import scipy.sparse as sp
 import torch
 import torch.distributed as dist
 
-from movierec.cost import CoLikeCost
-from movierec.distributed import ShardedCoLikeCost, spawn_ranks, user_block
-from movierec.kernels import gram_matrix
-from movierec.synthetic import SHAPES
+from movierec.data.synthetic import SHAPES
+from movierec.model.cost import CoLikeCost
+from movierec.model.distributed import ShardedCoLikeCost, spawn_ranks, user_block
+from movierec.model.kernels import gram_matrix
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cost_epoch import machine_line  # noqa: E402  (a sibling script, not a package)

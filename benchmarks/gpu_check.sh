@@ -45,11 +45,11 @@ import time
 
 import torch
 
-from movierec.cost import CoLikeCost
-from movierec.course import COURSE_ADAM_COSTS, COURSE_SWEEP_COSTS, against_printed
-from movierec.course import course_adam_config, course_sweep_configs
+from movierec.model.cost import CoLikeCost
+from movierec.book.course import COURSE_ADAM_COSTS, COURSE_SWEEP_COSTS, against_printed
+from movierec.book.course import course_adam_config, course_sweep_configs
 from movierec.data import likes_matrix, load_movielens
-from movierec.train import train
+from movierec.model.train import train
 
 tolerance = float(os.environ.get("COURSE_TOLERANCE", "1e-2"))
 data = load_movielens()

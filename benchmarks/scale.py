@@ -29,10 +29,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from cost_epoch import machine_line, synchronize  # noqa: E402  (a sibling script, not a package)
 
-from movierec.cost import CoLikeCost  # noqa: E402
 from movierec.data import likes_matrix  # noqa: E402
-from movierec.synthetic import SHAPES, synthetic_tables  # noqa: E402
-from movierec.train import pick_device  # noqa: E402
+from movierec.data.synthetic import SHAPES, synthetic_tables  # noqa: E402
+from movierec.model.cost import CoLikeCost  # noqa: E402
+from movierec.model.train import pick_device  # noqa: E402
 
 GIB = 1 << 30
 

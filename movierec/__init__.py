@@ -1,59 +1,64 @@
 """movierec: movie embeddings from co-likes, the package behind the movierec Jupyter Book.
 
-Import it one way everywhere: ``import movierec as mr``. Where each idea lives:
+Import it one way everywhere: ``import movierec as mr``. The folders are the layers, each
+importing only those above it in this list:
 
-- data: :mod:`.data` (releases, download, formats, L and X); training: :mod:`.cost`,
-  :mod:`.train`; sets of runs: :mod:`.study`, stored by :mod:`.store`; one experiment's
-  inputs: :mod:`.workspace`;
-- recommending: :mod:`.titles`, :mod:`.recommend`, :mod:`.lists`; judging:
-  :mod:`.evaluate`, :mod:`.baselines`, :mod:`.optimum`; the course notebook: :mod:`.course`;
-- showing: :mod:`.tables`, :mod:`.plots`, :mod:`.pages`; building: :mod:`.profiles`,
-  :mod:`.book`, :mod:`.cli`.
+- :mod:`.data`: releases, download, typed tables, titles, L and X, synthetic data;
+- :mod:`.model`: the cost (:mod:`.model.cost`, :mod:`.model.kernels`), the training loop
+  (:mod:`.model.train`), data-parallel training, the best achievable cost (:mod:`.model.optimum`);
+- :mod:`.runs`: the run store, sweeps, the workspace, runs on several processes;
+- :mod:`.judging`: recommending (:mod:`.judging.recommend`, :mod:`.judging.lists`), the split
+  and its metrics (:mod:`.judging.evaluate`), baselines, targets;
+- :mod:`.plots` (figures from runs), :mod:`.numbers` (the one number style), :mod:`.cli`;
+- :mod:`.book`: what makes the book (driver, pages, prose, tables, widget, profiles); nothing
+  above imports it.
 """
 
 import importlib
 
-from .cost import CoLikeCost, colike_norm2, dense_cost
 from .data import Likes, MovieLens, colike_matrix, likes_matrix, load_movielens
+from .data.titles import TitleIndex
 from .errors import DataError, MovierecError, ParameterError, StoreError, TitleError
-from .profiles import PARAMETERS, load_profile
-from .recommend import recommend
-from .store import RunStore
-from .study import config_grid, study_configs, sweep
-from .tables import summary_table, table
-from .titles import TitleIndex
-from .train import DIVERGENCE_FACTOR, TrainConfig, TrainResult, train
-from .workspace import Workspace
+from .judging.recommend import recommend
+from .model.cost import CoLikeCost, colike_norm2, dense_cost
+from .model.train import DIVERGENCE_FACTOR, TrainConfig, TrainResult, config_grid, train
+from .runs.store import RunStore
+from .runs.study import summary_table, sweep
+from .runs.workspace import Workspace
 
 __version__ = "0.2.0"
 
-#: Modules loaded on first use (``mr.plots``, ``mr.book`` ...): the command line does not pay
-#: for matplotlib, nbformat or the baselines it never touches.
-LAZY_MODULES = (
-    "baselines",
-    "book",
-    "course",
-    "evaluate",
-    "lists",
-    "optimum",
-    "pages",
-    "plots",
-    "prose",
-    "synthetic",
-    "targets",
-    "widget",
-)
+#: Modules reached as ``mr.<name>``, loaded on first use: the command line does not pay for
+#: matplotlib, nbformat or the baselines it never touches. ``mr.book`` is the book's machinery,
+#: for its notebooks; importing ``movierec`` never loads it.
+LAZY_MODULES = {
+    "cost": "model.cost",
+    "kernels": "model.kernels",
+    "optimum": "model.optimum",
+    "distributed": "model.distributed",
+    "store": "runs.store",
+    "study": "runs.study",
+    "parallel": "runs.parallel",
+    "lists": "judging.lists",
+    "evaluate": "judging.evaluate",
+    "baselines": "judging.baselines",
+    "targets": "judging.targets",
+    "titles": "data.titles",
+    "synthetic": "data.synthetic",
+    "numbers": "numbers",
+    "plots": "plots",
+    "book": "book",
+}
 
 
 def __getattr__(name: str):
     if name in LAZY_MODULES:
-        return importlib.import_module(f".{name}", __name__)
+        return importlib.import_module(f".{LAZY_MODULES[name]}", __name__)
     raise AttributeError(f"module 'movierec' has no attribute {name!r}")
 
 
 __all__ = [
     "DIVERGENCE_FACTOR",
-    "PARAMETERS",
     "CoLikeCost",
     "DataError",
     "Likes",
@@ -73,11 +78,8 @@ __all__ = [
     "dense_cost",
     "likes_matrix",
     "load_movielens",
-    "load_profile",
     "recommend",
-    "study_configs",
     "summary_table",
     "sweep",
-    "table",
     "train",
 ]

@@ -1,5 +1,7 @@
-"""The ``movierec`` command: data summary, training, sweeps, recommendations, the book.
+"""The library's commands: data summary, training, recommendations, the run store.
 
+The ``movierec`` console script is these plus the book's own (``sweep``, ``book``), added by
+:mod:`movierec.book.cli`; torchrun starts ``train`` alone through :mod:`movierec.torchrun`.
 A user error (unknown title, bad parameter, damaged archive ...) ends with one line on
 stderr and exit status 2, never a traceback. Book page: "Re-run it yourself".
 """
@@ -13,21 +15,19 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .cost import TARGETS
 from .data import DEFAULT_RELEASE
 from .errors import MovierecError, ParameterError
-from .profiles import load_profile
-from .recommend import SCORINGS, recommend
-from .store import RunStore
-from .study import study_configs
-from .tables import format_cost, summary_table, terminal_text
-from .train import TrainConfig, optimizer_classes
-from .workspace import Workspace
+from .judging.recommend import SCORINGS, recommend
+from .model.cost import TARGETS
+from .model.train import TrainConfig, optimizer_classes
+from .numbers import format_cost, terminal_text
+from .runs.store import RunStore
+from .runs.workspace import Workspace
 
 DEFAULT_RUN = TrainConfig()
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as :class:`ParameterError` (exit 2, one line)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -43,7 +43,8 @@ def _dim(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f'dim must be an integer or "full", got {text!r}') from None
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every command that opens the data takes: where the data, runs and device are."""
     parser.add_argument(
         "--data", default="", help="archive or unpacked folder (default: $MOVIEREC_DATA, cache, download)"
     )
@@ -91,17 +92,9 @@ def _add_target_options(parser: argparse.ArgumentParser, target: str | None) -> 
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="movierec", description="Movie embeddings from co-likes: train, compare optimizers, recommend."
-    )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    data = commands.add_parser("data", help="summary figures of the data: counts, likes, X")
-    _add_common(data)
-
-    train = commands.add_parser("train", help="train one run (reused when already stored)")
-    _add_common(train)
+def add_train_arguments(train: argparse.ArgumentParser) -> None:
+    """The options of ``movierec train``: the data, the run's parameters and the processes."""
+    add_common_arguments(train)
     _add_train_options(train)
     train.add_argument(
         "--nproc",
@@ -110,9 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="local processes sharing the users, same result (torch.distributed; default: %(default)s)",
     )
 
-    sweep = commands.add_parser("sweep", help="run a profile's optimizer study")
-    sweep.add_argument("profile", help="profile name in book/profiles or path to a .yml file")
-    _add_common(sweep)
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """The library's commands, as subcommands of ``commands``."""
+    data = commands.add_parser("data", help="summary figures of the data: counts, likes, X")
+    add_common_arguments(data)
+
+    add_train_arguments(commands.add_parser("train", help="train one run (reused when already stored)"))
 
     rec = commands.add_parser("recommend", help="top-N movies for input titles")
     rec.add_argument("titles", nargs="+", metavar="TITLE", help='e.g. "Toy Story (1995)", "the matrix", id:1')
@@ -130,32 +127,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="mean cosine to the inputs (the seed's rule) or dot product with their sum "
         "(default: cosine for colikes and cosine, dot for whitened)",
     )
-    _add_common(rec)
+    add_common_arguments(rec)
 
     runs = commands.add_parser("runs", help="list stored runs, newest first")
     runs.add_argument("--runs", default="", help="run store folder")
 
-    book = commands.add_parser("book", help="run the study, execute the notebooks, build the HTML book")
-    book.add_argument("--profile", default="default", help="profile name or .yml path (default: %(default)s)")
-    book.add_argument(
-        "--edition",
-        default="instructor",
-        choices=["instructor", "student"],
-        help="instructor (solutions in dropdowns: _build/html) or student (none: _build/student/html)",
+
+def build_parser(prog: str = "movierec") -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
+    """The command's parser and its subcommands, the library's added."""
+    parser = Parser(
+        prog=prog, description="Movie embeddings from co-likes: train, compare optimizers, recommend."
     )
-    return parser
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    add_commands(commands)
+    return parser, commands
 
 
-def _workspace(args: argparse.Namespace, dataset: str | None = None) -> Workspace:
+def open_workspace(args: argparse.Namespace, dataset: str | None = None) -> Workspace:
+    """The workspace the options ``--data``, ``--dataset``, ``--runs`` and ``--device`` name."""
     return Workspace.open(args.data, dataset or args.dataset or DEFAULT_RELEASE, args.runs, args.device)
 
 
-def _show(frame: pd.DataFrame) -> None:
+def show(frame: pd.DataFrame) -> None:
+    """``frame`` on standard output, formatted like the book's tables."""
     print(terminal_text(frame))
 
 
 def cmd_data(args: argparse.Namespace) -> None:
-    ws = _workspace(args)
+    ws = open_workspace(args)
     print(f"{ws.data.release} from {ws.data.source} (SHA-256 {ws.data.checksum[:12]}...)")
     for label, value in ws.summary().itertuples(index=False):
         print(f"{label:>22}: {value:,}")
@@ -175,15 +174,15 @@ def cmd_train(args: argparse.Namespace) -> None:
         target=args.target,
         ridge=args.ridge,
     )
-    ws = _workspace(args)
+    ws = open_workspace(args)
     config.resolved_dim(ws.likes.n_movies)
-    from .distributed import run_training
+    from .runs.parallel import run_training
 
     result = run_training(ws, config, args.nproc)
     every = max(1, math.ceil(config.epochs / 10))  # about ten costs, as the course notebook printed them
     history = result.history
     shown = history[(history["epoch"] % every == 0) | (history["epoch"] == history["epoch"].iloc[-1])]
-    _show(shown[["epoch", "cost"]].reset_index(drop=True))
+    show(shown[["epoch", "cost"]].reset_index(drop=True))
     print(
         f"run {result.key}: {config.label}, d={args.dim}, {result.status_text}, "
         f"final cost {format_cost(result.final_cost)}, {result.seconds:.2f} s, "
@@ -191,29 +190,15 @@ def cmd_train(args: argparse.Namespace) -> None:
     )
 
 
-def cmd_sweep(args: argparse.Namespace) -> None:
-    params = load_profile(args.profile)
-    dataset = args.dataset or params.get("dataset", DEFAULT_RELEASE)
-    if params.get("dataset", dataset) != dataset:
-        raise ParameterError(
-            f"--dataset {dataset} contradicts the profile's dataset {params['dataset']}: drop one"
-        )
-    configs = study_configs({**params, "dataset": dataset})
-    ws = _workspace(args, dataset)
-    for config in configs:
-        config.resolved_dim(ws.likes.n_movies)
-    _show(summary_table(ws.sweep(configs)))
-
-
 def cmd_recommend(args: argparse.Namespace) -> None:
-    from .targets import default_run, default_scoring
+    from .judging.targets import default_run, default_scoring
 
     if args.run and (args.target or args.ridge is not None):
         raise ParameterError(
             "--target and --ridge choose the default run to train: drop them with --run "
             "(a stored run has its own target)"
         )
-    ws = _workspace(args)
+    ws = open_workspace(args)
     ws.titles.resolve_all(args.titles)
     if args.run:
         result = ws.store.load(args.run)
@@ -225,7 +210,7 @@ def cmd_recommend(args: argparse.Namespace) -> None:
         f"recommendations from run {result.key} ({result.config.label}, d={result.config.dim}, "
         f"{scoring} scoring):"
     )
-    _show(table[["rank", "title", "score"]].assign(score=table["score"].round(4)))
+    show(table[["rank", "title", "score"]].assign(score=table["score"].round(4)))
 
 
 def cmd_runs(args: argparse.Namespace) -> None:
@@ -233,38 +218,34 @@ def cmd_runs(args: argparse.Namespace) -> None:
     if table.empty:
         print("no stored runs")
     else:
-        _show(table)
-
-
-def cmd_book(args: argparse.Namespace) -> None:
-    from .book import build_book
-
-    build_book(args.profile, edition=args.edition)
+        show(table)
 
 
 COMMANDS = {
     "data": cmd_data,
     "train": cmd_train,
-    "sweep": cmd_sweep,
     "recommend": cmd_recommend,
     "runs": cmd_runs,
-    "book": cmd_book,
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``movierec`` console script; returns the exit status."""
-    parser = build_parser()
+def run(parser: argparse.ArgumentParser, commands: dict, argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run its command; a user error is one line on stderr and status 2."""
     try:
         args = parser.parse_args(argv)
-        COMMANDS[args.command](args)
+        commands[args.command](args)
     except MovierecError as error:
-        print(f"movierec: error: {error}", file=sys.stderr)
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("movierec: interrupted; finished runs are stored and will be reused", file=sys.stderr)
+        print(f"{parser.prog}: interrupted; finished runs are stored and will be reused", file=sys.stderr)
         return 130
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The library's commands alone (``python -m movierec.cli``); returns the exit status."""
+    return run(build_parser()[0], COMMANDS, argv)
 
 
 if __name__ == "__main__":

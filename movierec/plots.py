@@ -19,8 +19,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .data import Likes
-from .tables import format_lr
-from .train import TrainResult
+from .model.train import TrainResult
+from .numbers import format_lr
 
 FIGSIZE = (7.0, 4.2)
 DPI = 110
@@ -156,7 +156,7 @@ def overlap_heatmap(overlap: pd.DataFrame, title: str = "Overlap of top-N lists 
 def tuning_curves(table: pd.DataFrame, metric: str = "val NDCG@10") -> Figure:
     """Validation ``metric`` against learning rate (log axis): one line per optimizer and size d.
 
-    ``table`` is :func:`movierec.evaluate.tuning_table`'s. The y axis spans the finished
+    ``table`` is :func:`movierec.judging.evaluate.tuning_table`'s. The y axis spans the finished
     runs only; runs that diverged (NaN) are marked with an X in a strip below, at their
     learning rate, so they cannot squash the range that matters. Book page: "Does it
     recommend well?".
@@ -250,7 +250,7 @@ def course_trajectory(printed: Mapping[int, float], runs: Sequence[TrainResult],
 
 def optimum_curve(table: pd.DataFrame) -> Figure:
     """The best cost's share of ||X||^2 against the embedding size d (log-log), from rows of
-    :func:`movierec.optimum.optimum_table`. Book page: "How good can the fit get?"."""
+    :func:`movierec.model.optimum.optimum_table`. Book page: "How good can the fit get?"."""
     figure, axes = new_figure()
     axes.plot(table["d"], table["share of ||X||^2"], marker="o", color=COLORS[0], linewidth=1.8, markersize=7)
     axes.set_xscale("log", base=2)
@@ -269,7 +269,7 @@ def ndcg_by_size(
     """NDCG against the embedding size d (log axis): one colour per target, solid for the dot
     product and dashed for mean cosine; ``references`` (EASE, ALS ...) as grey horizontal lines.
 
-    ``curves`` is :func:`movierec.targets.size_curves`'s (target, d, scoring, NDCG).
+    ``curves`` is :func:`movierec.judging.targets.size_curves`'s (target, d, scoring, NDCG).
     Book page: "What should the embeddings fit?".
     """
     figure, axes = new_figure()

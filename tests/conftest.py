@@ -127,7 +127,7 @@ def smoke_book(archive, tmp_path_factory):
     """The whole book built under the smoke profile in a copy of the sources (own run store)."""
     import shutil
 
-    from movierec.book import build_book
+    from movierec.book.build import build_book
 
     root = tmp_path_factory.mktemp("book")
     for name in BOOK_SOURCES:

@@ -7,7 +7,9 @@ import pytest
 import scipy.sparse as sp
 
 from conftest import random_likes
-from movierec.baselines import (
+from movierec.data import Likes
+from movierec.errors import ParameterError
+from movierec.judging.baselines import (
     BASELINES,
     Ease,
     als_scores,
@@ -17,9 +19,7 @@ from movierec.baselines import (
     popularity_scores,
     tune_baselines,
 )
-from movierec.data import Likes
-from movierec.errors import ParameterError
-from movierec.evaluate import evaluate_scores, split_likes
+from movierec.judging.evaluate import evaluate_scores, split_likes
 
 
 def unit(columns: np.ndarray) -> np.ndarray:

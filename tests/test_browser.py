@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from conftest import ROOT, QuietHandler
-from movierec.book import toc_pages
+from movierec.book.build import toc_pages
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks, pytest.mark.integration]
 

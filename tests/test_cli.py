@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
 
 import pytest
 
-from movierec.cli import main
+from movierec.book.cli import main
 
 SEED_TITLES = ["Apollo 13 (1995)", "Toy Story (1995)", "Home Alone (1990)"]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "movierec.cli", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "movierec.book.cli", *args], capture_output=True, text=True, timeout=300
     )
 
 
@@ -109,3 +111,45 @@ def test_a_yaml_profile_with_1e_minus_5_runs_and_the_listing_fits(archive, runs_
         lines[0].split()[:5] == ["stored", "key", "data", "target", "optimizer"] and "final cost" in lines[0]
     )
     assert "adam" in lines[1] and "ml-latest-small" in lines[1]  # newest first
+
+
+def test_the_library_command_has_no_book_commands():
+    done = subprocess.run(
+        [sys.executable, "-m", "movierec.cli", "book", "--help"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 2
+    assert "invalid choice: 'book'" in done.stderr
+    assert "movierec book" not in done.stdout
+
+
+def test_the_torchrun_entry_refuses_to_start_without_torchrun(monkeypatch):
+    for name in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "movierec.torchrun", "--dim", "4"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith(
+        "movierec.torchrun: error: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT are not set"
+    )
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.integration
+def test_the_torchrun_entry_trains_as_a_one_rank_job(archive, runs_dir, monkeypatch):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    launcher = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1"}
+    options = ["--data", str(archive), "--dim", "4", "--epochs", "2", "--device", "cpu"]
+    done = subprocess.run(
+        [sys.executable, "-m", "movierec.torchrun", *options],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **launcher, "MASTER_PORT": str(port)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].startswith("run ")
+    assert "recommend" not in done.stdout
+    assert main(["train", *options]) == 0  # the one-process command finds the same stored run

@@ -8,7 +8,8 @@ import scipy.sparse as sp
 import torch
 
 from conftest import random_likes
-from movierec.cost import (
+from movierec.data import colike_matrix
+from movierec.model.cost import (
     TARGETS,
     CoLikeCost,
     colike_norm2,
@@ -18,8 +19,7 @@ from movierec.cost import (
     seed_cost,
     target_factor,
 )
-from movierec.data import colike_matrix
-from movierec.train import TrainConfig, initial_embeddings
+from movierec.model.train import TrainConfig, initial_embeddings
 
 
 def dense_x(matrix) -> torch.Tensor:

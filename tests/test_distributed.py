@@ -12,21 +12,21 @@ import torch
 import torch.distributed as dist
 
 from conftest import random_likes
-from movierec import cli
-from movierec.cost import CoLikeCost
+from movierec.book import cli
 from movierec.data import likes_matrix
-from movierec.distributed import (
+from movierec.data.synthetic import SHAPES, synthetic_tables
+from movierec.errors import ParameterError
+from movierec.model.cost import CoLikeCost
+from movierec.model.distributed import (
     ShardedCoLikeCost,
     require_colike_target,
-    run_training,
     spawn_ranks,
     train_shard,
     user_block,
 )
-from movierec.errors import ParameterError
-from movierec.store import RunStore
-from movierec.synthetic import SHAPES, synthetic_tables
-from movierec.train import TrainConfig, train
+from movierec.model.train import TrainConfig, train
+from movierec.runs.parallel import run_training
+from movierec.runs.store import RunStore
 
 EXACT_EPOCHS = 20
 EXACT_DIM = 64

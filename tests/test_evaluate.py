@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from conftest import random_likes
 from movierec.data import Likes
 from movierec.errors import ParameterError
-from movierec.evaluate import (
+from movierec.judging.evaluate import (
     cosine_scores,
     evaluate_embeddings,
     evaluate_scores,
@@ -20,7 +20,7 @@ from movierec.evaluate import (
     split_likes,
     top_k,
 )
-from movierec.recommend import cosine_similarities
+from movierec.judging.recommend import cosine_similarities
 
 
 def as_likes(matrix: sp.spmatrix) -> Likes:

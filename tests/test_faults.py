@@ -16,15 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import random_likes, tiny_tables
-from movierec.cli import main
-from movierec.cost import CoLikeCost
+from movierec.book.cli import main
 from movierec.data import Likes, colike_matrix
 from movierec.errors import StoreError, TitleError
+from movierec.judging.recommend import TitleIndex, recommend
+from movierec.model.cost import CoLikeCost
+from movierec.model.train import TrainConfig, train
 from movierec.plots import cost_curves
-from movierec.recommend import TitleIndex, recommend
-from movierec.store import RunStore
-from movierec.study import sweep
-from movierec.train import TrainConfig, train
+from movierec.runs.store import RunStore
+from movierec.runs.study import sweep
 
 pytestmark = pytest.mark.faults
 
@@ -169,7 +169,7 @@ def test_unwritable_download_cache_is_a_clear_error(tmp_path):
 
 def test_unwritable_book_output_is_a_clear_error(tmp_path):
     from conftest import ROOT
-    from movierec.book import BookError, execute_notebook
+    from movierec.book.build import BookError, execute_notebook
 
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -345,7 +345,7 @@ def test_bad_csv_content_is_named(unpacked, edit, message):
 
 @pytest.mark.integration
 def test_non_ascii_titles_round_trip(movielens, tmp_path):
-    from movierec.recommend import TitleIndex
+    from movierec.judging.recommend import TitleIndex
 
     titles = movielens.movies["title"].tolist()
     assert "Misérables, Les (1995)" in titles

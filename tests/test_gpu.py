@@ -16,11 +16,11 @@ import torch
 import torch.distributed as dist
 
 from conftest import random_likes
-from movierec.cost import CoLikeCost, dense_cost
 from movierec.data import colike_matrix
-from movierec.distributed import spawn_ranks, train_shard, user_block
-from movierec.kernels import gram_matrix
-from movierec.train import TrainConfig, initial_embeddings, train
+from movierec.model.cost import CoLikeCost, dense_cost
+from movierec.model.distributed import spawn_ranks, train_shard, user_block
+from movierec.model.kernels import gram_matrix
+from movierec.model.train import TrainConfig, initial_embeddings, train
 
 DEVICE = os.environ.get("MOVIEREC_TEST_DEVICE", "cuda")
 

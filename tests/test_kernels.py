@@ -7,10 +7,10 @@ import torch
 
 from conftest import random_likes
 from movierec import kernels
-from movierec.cost import CoLikeCost, dense_cost
 from movierec.data import colike_matrix
 from movierec.errors import ParameterError
-from movierec.kernels import gram_matrix, gram_product, mirror_lower_triangle, symmetric_gram
+from movierec.model.cost import CoLikeCost, dense_cost
+from movierec.model.kernels import gram_matrix, gram_product, mirror_lower_triangle, symmetric_gram
 
 TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-12}
 SHAPES = [(1, 1), (7, 3), (3, 7), (50, 50), (300, 40), (40, 300), (257, 513)]

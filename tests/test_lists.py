@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from conftest import random_likes
-from movierec.course import COURSE_ADAM_COSTS, against_printed, course_adam_config, course_sweep_configs
-from movierec.lists import jaccard_overlap, list_changes, mean_overlap, side_by_side
+from movierec.book.course import COURSE_ADAM_COSTS, against_printed, course_adam_config, course_sweep_configs
+from movierec.judging.lists import jaccard_overlap, list_changes, mean_overlap, side_by_side
+from movierec.model.train import train
 from movierec.plots import cost_curves, likes_per_movie, overlap_heatmap
-from movierec.train import train
 
 
 def lists_of(**titles: list[str]) -> dict[str, pd.DataFrame]:

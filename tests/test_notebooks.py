@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from movierec.book import EXECUTED_DIR, build_book, chapter_names, notebook_parameters
+from movierec.book.build import EXECUTED_DIR, build_book, chapter_names, notebook_parameters
+from movierec.book.pages import read_results
+from movierec.book.profiles import PARAMETERS
 from movierec.errors import ParameterError
-from movierec.pages import read_results
-from movierec.profiles import PARAMETERS
 
 COURSE_TITLES = {"Apollo 13 (1995)", "Toy Story (1995)", "Home Alone (1990)"}
 CHAPTERS = chapter_names(ROOT)
@@ -89,7 +89,7 @@ def test_sources_follow_the_chapter_form(path):
 
 
 def test_every_profile_is_valid():
-    from movierec.profiles import load_profile
+    from movierec.book.profiles import load_profile
 
     for profile in (ROOT / "book" / "profiles").glob("*.yml"):
         assert isinstance(load_profile(profile), dict)
@@ -311,7 +311,7 @@ def test_course_page_matches_the_printed_first_cost(archive, tmp_path, monkeypat
 def test_a_broken_notebook_names_itself_and_its_cell(tmp_path, source, message):
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-    from movierec.book import BookError, execute_notebook
+    from movierec.book.build import BookError, execute_notebook
 
     book = new_notebook(cells=[new_markdown_cell("# Broken"), new_code_cell(source)])
     book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

@@ -10,8 +10,8 @@ import scipy.sparse as sp
 import torch
 
 from conftest import random_likes
-from movierec.cost import CoLikeCost, dense_target
-from movierec.optimum import (
+from movierec.model.cost import CoLikeCost, dense_target
+from movierec.model.optimum import (
     best_cost,
     heavy_ball_bound,
     hessian_product,
@@ -20,9 +20,9 @@ from movierec.optimum import (
     stability_configs,
     stable_sgd_rate,
 )
-from movierec.store import RunStore
-from movierec.study import sweep
-from movierec.train import train
+from movierec.model.train import train
+from movierec.runs.store import RunStore
+from movierec.runs.study import sweep
 
 
 def test_best_cost_is_below_a_long_adam_run_and_never_rises():

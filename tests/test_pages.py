@@ -11,13 +11,13 @@ import pytest
 import yaml
 
 from conftest import ROOT, random_likes
-from movierec import pages, prose
-from movierec.book import chapter_names, exercises_table, parameters_page_table, toc_pages
+from movierec.book import pages, prose
+from movierec.book.build import chapter_names, exercises_table, parameters_page_table, toc_pages
+from movierec.book.profiles import PARAMETERS, ProfileLoader, load_profile, validate_parameters
+from movierec.book.sphinxext import strip_notebook_solutions, strip_solution_blocks
 from movierec.errors import ParameterError
-from movierec.profiles import PARAMETERS, ProfileLoader, load_profile, validate_parameters
-from movierec.sphinxext import strip_notebook_solutions, strip_solution_blocks
-from movierec.study import by_optimizer, optimizer_label
-from movierec.train import TrainConfig, train
+from movierec.model.train import TrainConfig, train
+from movierec.runs.study import by_optimizer, optimizer_label
 
 
 def test_numbers_written_like_1e_minus_5_are_numbers():
@@ -203,7 +203,7 @@ def test_titles_in_a_sentence_are_italic_and_escaped():
 
 
 def test_timings_count_each_run_once_and_name_the_processor(tmp_path):
-    from movierec.book import timings_table
+    from movierec.book.build import timings_table
 
     (tmp_path / "_toc.yml").write_text(
         "format: jb-book\nroot: intro\nchapters:\n  - file: book/executed/01_x\n"
@@ -232,6 +232,6 @@ def test_timings_count_each_run_once_and_name_the_processor(tmp_path):
 
 
 def pages_run(config, history, machine):
-    from movierec.train import TrainResult
+    from movierec.model.train import TrainResult
 
     return TrainResult(config, history, np.zeros((1, 1)), "finished", None, "sum", "cpu", machine=machine)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from conftest import tiny_tables
+from movierec.data.titles import TitleIndex, title_forms
 from movierec.errors import ParameterError, TitleError
-from movierec.recommend import cosine_similarities, recommend
-from movierec.titles import TitleIndex, title_forms
+from movierec.judging.recommend import cosine_similarities, recommend
 
 
 @pytest.fixture

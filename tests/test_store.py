@@ -8,14 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import movierec.study as study_module
+import movierec.runs.study as study_module
 from conftest import random_likes
 from movierec.data import Likes
 from movierec.errors import StoreError
-from movierec.store import RunStore
-from movierec.study import sweep
-from movierec.tables import summary_table
-from movierec.train import TrainConfig, train
+from movierec.model.train import TrainConfig, train
+from movierec.runs.store import RunStore
+from movierec.runs.study import summary_table, sweep
 
 
 @pytest.fixture

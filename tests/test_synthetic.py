@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.data import likes_matrix, load_movielens
-from movierec.synthetic import Shape, popularity, synthetic_archive, synthetic_tables
+from movierec.data.synthetic import Shape, popularity, synthetic_archive, synthetic_tables
 
 SMALL = Shape(n_users=50, n_movies=200, n_ratings=3_000)
 

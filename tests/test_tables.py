@@ -8,18 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from movierec.tables import (
+from movierec.book.tables import table
+from movierec.model.train import TrainConfig, TrainResult
+from movierec.numbers import (
     MISSING,
     column_formatter,
     format_cost,
     format_difference,
     format_lr,
     format_seconds,
-    median_epoch_seconds,
-    table,
     terminal_text,
 )
-from movierec.train import TrainConfig, TrainResult
+from movierec.runs.study import median_epoch_seconds
 
 
 @pytest.mark.parametrize(

@@ -12,40 +12,42 @@ import scipy.sparse as sp
 import torch
 
 from conftest import random_likes
-from movierec.cli import main
-from movierec.cost import CoLikeCost, dense_cost, dense_target
-from movierec.data import Likes
-from movierec.errors import ParameterError
-from movierec.evaluate import dot_scores, embedding_scores, split_likes
-from movierec.plots import ndcg_by_size
-from movierec.recommend import recommend
-from movierec.store import RunStore
-from movierec.tables import MISSING
-from movierec.tables import table as formatted
-from movierec.targets import (
-    check_search,
+from movierec.book.cli import main
+from movierec.book.tables import table as formatted
+from movierec.book.targets import (
     comparison_table,
-    default_run,
-    default_scoring,
     gap_sentence,
     lever_sentence,
     list_popularity,
     lists_likes,
-    optimum_gaps,
     optimum_sentence,
-    paired_differences,
     popularity_sentence,
     scoring_sentence,
     search_table,
+    setting_effect,
+    target_lists,
+)
+from movierec.data import Likes
+from movierec.errors import ParameterError
+from movierec.judging.evaluate import dot_scores, embedding_scores, split_likes
+from movierec.judging.recommend import recommend
+from movierec.judging.targets import (
+    check_search,
+    default_run,
+    default_scoring,
+    optimum_gaps,
+    paired_differences,
     search_target,
     search_targets,
-    setting_effect,
     size_curves,
-    target_lists,
     target_methods,
     whitened_diagonal,
 )
-from movierec.train import TrainConfig, train
+from movierec.model.cost import CoLikeCost, dense_cost, dense_target
+from movierec.model.train import TrainConfig, train
+from movierec.numbers import MISSING
+from movierec.plots import ndcg_by_size
+from movierec.runs.store import RunStore
 
 
 @pytest.mark.parametrize(
@@ -215,9 +217,9 @@ def test_search_chooses_on_validation_in_three_stages(searches):
 
 def test_a_second_search_trains_nothing(searches, small_split, monkeypatch):
     store, _ = searches
-    import movierec.study
+    import movierec.runs.study
 
-    monkeypatch.setattr(movierec.study, "train", lambda *a, **k: pytest.fail("retrained a stored run"))
+    monkeypatch.setattr(movierec.runs.study, "train", lambda *a, **k: pytest.fail("retrained a stored run"))
     again = search_target(
         store,
         small_split,

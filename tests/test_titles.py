@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from movierec.data.titles import QUOTE_LIMIT, TitleIndex, quoted, split_alternates, title_forms
 from movierec.errors import TitleError
-from movierec.titles import QUOTE_LIMIT, TitleIndex, quoted, split_alternates, title_forms
 
 
 def catalogue(*titles: str) -> TitleIndex:

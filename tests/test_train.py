@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from conftest import random_likes
-from movierec.cost import CoLikeCost
 from movierec.errors import ParameterError
-from movierec.train import TrainConfig, initial_embeddings, train
+from movierec.model.cost import CoLikeCost
+from movierec.model.train import TrainConfig, initial_embeddings, train
 
 BEST_COST_D64 = 1_308_831
 

@@ -1,5 +1,5 @@
-"""The in-page recommender (movierec.widget): the exported data file, and the widget driven in
-headless Chromium against movierec.recommend on real runs.
+"""The in-page recommender (movierec.book.widget): the exported data file, and the widget driven in
+headless Chromium against movierec.judging.recommend on real runs.
 
 The agreement rule: the widget's top 10 must be Python's, except that two titles may trade
 places (or the 10th place) only where their Python scores differ by at most twice the run's
@@ -22,10 +22,10 @@ import pytest
 
 import movierec as mr
 from conftest import ROOT, tiny_tables
-from movierec import widget
+from movierec.book import widget
+from movierec.data.titles import normalize
 from movierec.errors import ParameterError, StoreError
-from movierec.recommend import cosine_similarities, unit_columns
-from movierec.titles import normalize
+from movierec.judging.recommend import cosine_similarities, unit_columns
 
 SEED_TITLES = ("Apollo 13 (1995)", "Toy Story (1995)", "Home Alone (1990)")
 SEED_TYPED = ("apollo 13", "TOY STORY", "home alone")  # lower/upper case, no year: still first
@@ -352,7 +352,7 @@ def opened(chromium, harness):
 
 
 def check_agreement(view, ws, run_entry, result, rows, codes, bound) -> tuple[int, float]:
-    """The shown list against :func:`movierec.recommend` for one set of inputs; returns how
+    """The shown list against :func:`movierec.judging.recommend` for one set of inputs; returns how
     many places differ and the largest Python-score gap between titles shown out of order."""
     shown, scores, texts = view.shown()
     movies = ws.data.movies
@@ -567,7 +567,7 @@ def test_the_built_recommendations_page_agrees_with_python_offline(smoke_book, c
 @pytest.mark.browser
 @pytest.mark.notebooks
 def test_the_student_edition_carries_the_widget(smoke_book, chromium):
-    from movierec.book import build_html
+    from movierec.book.build import build_html
 
     root, html = smoke_book
     assert "try-recommender" in (html / BOOK_PAGE).read_text(encoding="utf-8")

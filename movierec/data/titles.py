@@ -6,7 +6,7 @@ front or dropped, and each alternate title in parentheses, such as "Amelie" for 
 (Fabuleux destin d'Amélie Poulain, Le) (2001)"); then as whole words inside a form ("Star
 Wars"), then as a substring of one. A single match resolves; several are an ambiguity that
 lists them; none gets up to five close spellings. The in-page recommender's script
-(:mod:`movierec.widget`) derives the same forms in the browser, and a test holds it to these.
+(:mod:`movierec.book.widget`) derives the same forms in the browser, and a test holds it to these.
 Book page: "Recommendations".
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .errors import TitleError
+from ..errors import TitleError
 
 MAX_SUGGESTIONS = 5
 MAX_LISTED = 8

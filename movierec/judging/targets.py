@@ -1,7 +1,7 @@
 """What should the embeddings fit? Each target's search on validation, and the comparison with EASE.
 
 The cost can fit the seed's co-likes X, their cosine normalisation, or the ridge-whitened
-co-occurrence K = offdiag(L^T (L L^T + lambda I)^-1 L) (:func:`movierec.cost.target_factor`).
+co-occurrence K = offdiag(L^T (L L^T + lambda I)^-1 L) (:func:`movierec.model.cost.target_factor`).
 By Woodbury, EASE's weights are B_ij = K_ij / (1 - K_jj), so a d-dimensional embedding of K
 is EASE compressed to rank d, scored by dot product. For each target this module chooses the
 Adam settings at the largest size on the validation likes (learning rate, initial std, the
@@ -20,22 +20,20 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from .cost import TARGETS, check_target, target_factor
-from .data import DEFAULT_RELEASE
-from .errors import ParameterError
+from ..data import DEFAULT_RELEASE
+from ..errors import ParameterError
+from ..model.cost import TARGETS, check_target, target_factor
+from ..model.optimum import best_cost, stable_sgd_rate
+from ..model.train import TrainConfig, TrainResult
+from ..numbers import format_lr
+from ..runs.store import RunStore
+from ..runs.study import sweep
 from .evaluate import Scored, Split, embedding_scores, evaluate_embeddings, score_method, user_metrics
-from .optimum import best_cost, stable_sgd_rate
-from .recommend import SCORINGS, recommend
-from .store import RunStore
-from .study import sweep
-from .tables import format_difference, format_lr
-from .titles import TitleIndex
-from .train import TrainConfig, TrainResult
+from .recommend import SCORINGS
 
 TARGET_LABELS = {"colikes": "co-likes X", "cosine": "cosine-normalised X", "whitened": "whitened K"}
 OPTIMIZER_LABELS = {"adam": "Adam", "sgd": "SGD"}
 COMPARED_METRICS = ("NDCG", "Recall", "HR")
-GAP_TOLERANCE = 0.005  # a test NDCG gap smaller than this counts as level, whatever its interval
 DEFAULT_SCORING = {"colikes": "cosine", "cosine": "cosine", "whitened": "dot"}
 #: What ``movierec recommend --target T`` trains when no run is named: the seed's default run for
 #: colikes, and for the others the Adam setting the chapter chose on validation (default profile).
@@ -88,7 +86,7 @@ class TargetSearch:
         return TARGET_LABELS[self.target]
 
 
-def _ndcg_column(k: int, scoring: str) -> str:
+def ndcg_column(k: int, scoring: str) -> str:
     return f"val NDCG@{k} ({scoring})"
 
 
@@ -111,7 +109,7 @@ def _rows(
         }
         for scoring in SCORINGS:
             finished = result.status == "finished" and scoring in scorings
-            row[_ndcg_column(k, scoring)] = (
+            row[ndcg_column(k, scoring)] = (
                 evaluate_embeddings(result.embeddings, split, "validation", k, scoring)["NDCG"]
                 if finished
                 else math.nan
@@ -123,10 +121,10 @@ def _rows(
 def _best(rows: list[dict], k: int, scorings: Sequence[str]) -> tuple[int, str] | None:
     """(row index, scoring) of the highest validation NDCG, None when every run diverged."""
     scored = [
-        (row[_ndcg_column(k, scoring)], -index, scoring)
+        (row[ndcg_column(k, scoring)], -index, scoring)
         for index, row in enumerate(rows)
         for scoring in scorings
-        if not math.isnan(row[_ndcg_column(k, scoring)])
+        if not math.isnan(row[ndcg_column(k, scoring)])
     ]
     if not scored:
         return None
@@ -157,7 +155,7 @@ def search_target(
        run and rule with the best validation NDCG@k win.
     2. Those settings at every size in ``dims``; the best size wins (under that rule).
     3. SGD (momentum 0.9) at that size with learning rates ``sgd_fractions`` x the stability
-       bound (:func:`movierec.optimum.stable_sgd_rate`, at the start and at the optimum), to
+       bound (:func:`movierec.model.optimum.stable_sgd_rate`, at the start and at the optimum), to
        3 significant digits.
     A run met twice is trained and scored once. Book page: "What should the embeddings fit?".
     """
@@ -288,7 +286,7 @@ def search_targets(
     k: int = 10,
 ) -> dict[str, TargetSearch]:
     """:func:`search_target` for every target named in ``lrs`` (``target_lrs``), in the order of
-    :data:`movierec.cost.TARGETS`; ``init_stds`` must name the same targets. Every value is
+    :data:`movierec.model.cost.TARGETS`; ``init_stds`` must name the same targets. Every value is
     checked first (:func:`check_search`). Book page: "What should the embeddings fit?"."""
     check_search(dims, lrs, init_stds, ridges, sgd_fractions, epochs, dataset)
     return {
@@ -312,38 +310,6 @@ def search_targets(
     }
 
 
-def search_table(searches: Mapping[str, TargetSearch], stage: str) -> pd.DataFrame:
-    """Every target's rows of one ``stage`` (``settings``, ``size`` or ``sgd``, which also gets
-    each rate as a multiple of its bound), for a page: the stage column dropped, so are columns
-    that are empty throughout (the ridge where no target has one) and an optimizer or status
-    that is the same in every row, and each validation NDCG column is named by its rule alone
-    (``NDCG, dot``). Book page: "What should the embeddings fit?"."""
-    parts = []
-    for search in searches.values():
-        rows = search.table[search.table["stage"] == stage].drop(columns="stage")
-        if stage == "sgd":
-            rows.insert(rows.columns.get_loc("lr") + 1, "lr / bound", rows["lr"] / search.sgd_bound)
-        parts.append(rows)
-    table = pd.concat(parts, ignore_index=True)
-    table["target"] = table["target"].map(TARGET_LABELS)
-    empty = [column for column in table.columns if table[column].isna().all()]
-    constant = [column for column in ("optimizer", "status") if table[column].nunique() == 1]
-    table = table.drop(columns=empty + constant)
-    rules = {
-        column: column.rsplit("(", 1)[1].rstrip(")") for column in table if column.startswith("val NDCG")
-    }
-    if stage == "sgd":  # each SGD run is scored by its target's chosen rule only: one column, and the rule
-        scores = table[list(rules)]
-        table = table.drop(columns=list(rules))
-        table["NDCG"] = scores.max(axis=1)
-        table["rule"] = scores.notna().idxmax(axis=1).map(rules).where(table["NDCG"].notna())
-        table = table[[*table.columns.drop(["rule", "NDCG"]), "rule", "NDCG"]]
-        return table.reset_index(drop=True)
-    return table.rename(columns={column: f"NDCG, {rule}" for column, rule in rules.items()}).reset_index(
-        drop=True
-    )
-
-
 def size_curves(searches: Mapping[str, TargetSearch], k: int = 10) -> pd.DataFrame:
     """Validation NDCG@k of each target's chosen Adam settings at every size, under each scoring
     rule: columns target, d, scoring, NDCG (long, for :func:`movierec.plots.ndcg_by_size`)."""
@@ -351,7 +317,7 @@ def size_curves(searches: Mapping[str, TargetSearch], k: int = 10) -> pd.DataFra
     for search in searches.values():
         sized = search.table[search.table["stage"] == "size"]
         for scoring in SCORINGS:
-            for d, ndcg in zip(sized["d"], sized[_ndcg_column(k, scoring)], strict=True):
+            for d, ndcg in zip(sized["d"], sized[ndcg_column(k, scoring)], strict=True):
                 rows.append({"target": search.label, "d": int(d), "scoring": scoring, "NDCG": float(ndcg)})
     return pd.DataFrame(rows)
 
@@ -360,15 +326,7 @@ def chosen_ndcg(search: TargetSearch, scoring: str, k: int = 10) -> float:
     """Validation NDCG@k of the chosen Adam run under ``scoring`` (either rule, whichever was chosen)."""
     table = search.table
     row = table[(table["stage"] == "size") & (table["d"] == search.adam.config.dim)].iloc[0]
-    return float(row[_ndcg_column(k, scoring)])
-
-
-def setting_effect(search: TargetSearch, setting: str, k: int = 10) -> pd.DataFrame:
-    """The best validation NDCG@k (chosen rule) of the settings runs at each value of ``setting``
-    (a column of the search table: ``ridge``, ``init std`` or ``lr``), by value."""
-    rows = search.table[search.table["stage"] == "settings"]
-    best = rows.groupby(setting)[_ndcg_column(k, search.scoring)].max()
-    return pd.DataFrame({setting: best.index.to_numpy(), "NDCG": best.to_numpy()})
+    return float(row[ndcg_column(k, scoring)])
 
 
 def setting_text(config: TrainConfig, scoring: str) -> str:
@@ -454,74 +412,6 @@ def paired_differences(
     return pd.DataFrame(rows)
 
 
-def comparison_table(differences: pd.DataFrame, reference: str = "EASE", k: int = 10) -> pd.DataFrame:
-    """:func:`paired_differences` for the page: a block of rows per metric, each method's test
-    value, its difference to ``reference`` and the 95% interval in columns of their own (so
-    the table fits the page); the methods in the order of their test NDCG in every block."""
-    ndcg = differences[differences["metric"] == "NDCG"].sort_values("test", ascending=False, kind="stable")
-    method_rank = {method: rank for rank, method in enumerate(ndcg["method"])}
-    metric_rank = {metric: rank for rank, metric in enumerate(COMPARED_METRICS)}
-    table = differences.sort_values(
-        ["metric", "method"],
-        key=lambda column: column.map(metric_rank if column.name == "metric" else method_rank),
-        kind="stable",
-    )
-    return pd.DataFrame(
-        {
-            "metric": [f"{metric}@{k}" for metric in table["metric"]],
-            "method": table["method"].to_numpy(),
-            "test": table["test"].to_numpy(),
-            f"minus {reference}": table["difference"].to_numpy(),
-            "95% low": table["95% low"].to_numpy(),
-            "95% high": table["95% high"].to_numpy(),
-        }
-    )
-
-
-def list_popularity(methods: Sequence[Scored], split: Split, k: int = 10) -> pd.DataFrame:
-    """How much each method's test lists lean on the most-liked films: the mean number of train
-    likes of a listed movie, and the share of list slots filled by the 100 most-liked movies.
-    Book page: "What should the embeddings fit?"."""
-    likes = np.asarray(split.train.sum(axis=0)).ravel()
-    top = set(np.argsort(-likes, kind="stable")[:100].tolist())
-    rows = []
-    for method in methods:
-        listed = method.ranked_test[:, :k]
-        listed = listed[listed >= 0]
-        rows.append(
-            {
-                "method": method.method,
-                "mean likes of a listed movie": float(likes[listed].mean()),
-                "share from the 100 most-liked": float(np.isin(listed, list(top)).mean()),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def target_lists(
-    searches: Mapping[str, TargetSearch],
-    movies: pd.DataFrame,
-    titles: Sequence[str],
-    top_n: int = 10,
-    index: TitleIndex | None = None,
-) -> dict[str, pd.DataFrame]:
-    """Each target's chosen Adam run recommending for ``titles`` by its chosen rule, by target label.
-
-    Book page: "What should the embeddings fit?".
-    """
-    index = index or TitleIndex(movies)
-    return {
-        search.label: recommend(search.adam.embeddings, movies, titles, top_n, index, search.scoring)
-        for search in searches.values()
-    }
-
-
-def lists_likes(lists: Mapping[str, pd.DataFrame], split: Split, movie_ids: np.ndarray) -> dict[str, float]:
-    """The mean number of train likes of the movies in each list (``movie_ids``: L's columns)."""
-    likes = pd.Series(np.asarray(split.train.sum(axis=0)).ravel(), index=movie_ids)
-    return {label: float(likes.loc[table["movieId"]].mean()) for label, table in lists.items()}
-
-
 def optimum_gaps(searches: Mapping[str, TargetSearch], split: Split, dim: int) -> pd.DataFrame:
     """Each target's best cost at size ``dim`` (eigen-alternation, train likes) beside its chosen
     Adam settings' run at that size: how far above the optimum the run ended.
@@ -556,126 +446,3 @@ def whitened_diagonal(split: Split, ridge: float) -> pd.DataFrame:
     likes = np.asarray(split.train.sum(axis=0)).ravel()
     liked = likes > 0
     return pd.DataFrame({"likes": likes[liked].astype(np.int64), "K_jj": factor.diagonal[liked]})
-
-
-def gap_verdict(differences: pd.DataFrame, method: str, tolerance: float = GAP_TOLERANCE) -> str:
-    """``above``, ``level`` or ``below`` the reference of :func:`paired_differences`, by test NDCG:
-    above when the whole interval is above 0, below when it is below 0 and the gap exceeds
-    ``tolerance``, level otherwise."""
-    row = differences[differences["metric"] == "NDCG"].set_index("method").loc[method]
-    if row["95% low"] > 0:
-        return "above"
-    return "below" if row["95% high"] < 0 and row["difference"] < -tolerance else "level"
-
-
-def gap_sentence(
-    differences: pd.DataFrame,
-    method: str,
-    reference: str = "EASE",
-    k: int = 10,
-    tolerance: float = GAP_TOLERANCE,
-) -> str:
-    """One sentence, starting with ``method`` (capitalised), on its test NDCG@k against
-    ``reference``'s (from :func:`paired_differences`): above, level with (the interval includes 0,
-    or the gap is under ``tolerance``) or below. Book page: "What should the embeddings fit?"."""
-    ndcg = differences[differences["metric"] == "NDCG"].set_index("method")
-    row, base = ndcg.loc[method], ndcg.loc[reference]
-    low, high, gap = row["95% low"], row["95% high"], row["difference"]
-    verdict = {
-        "above": f"above {reference}, with the whole interval above 0",
-        "below": f"below {reference}, with the whole interval below 0",
-        "level": f"level with {reference}: "
-        + (
-            "the interval includes 0"
-            if high >= 0
-            else f"the interval is below 0 but the gap is under {tolerance:g}"
-        ),
-    }[gap_verdict(differences, method, tolerance)]
-    return (
-        f"{method[:1].upper()}{method[1:]} reaches a test NDCG@{k} of {row['test']:.3f} against "
-        f"{reference}'s {base['test']:.3f}, a difference of {format_difference(gap)} "
-        f"(95% interval {format_difference(low)} to {format_difference(high)}): {verdict}."
-    )
-
-
-def lever_sentence(differences: pd.DataFrame, whitened: str, colikes: str, reference: str = "EASE") -> str:
-    """Whether this build shows that the target is the lever: the whitened target's run reaching
-    ``reference`` where the co-likes' run (same optimizer) does not; chosen by the two verdicts."""
-    ours, seeds = gap_verdict(differences, whitened), gap_verdict(differences, colikes)
-    if ours != "below" and seeds == "below":
-        reached = "passes" if ours == "above" else "reaches"
-        return f"The target is the lever: {whitened} {reached} {reference} and {colikes} does not."
-    if ours == "below":
-        return (
-            f"At these settings even {whitened} stays below {reference}: this build cannot tell "
-            "whether the target is the lever."
-        )
-    return f"Here {colikes} reaches {reference} too, so the target is not what separates them."
-
-
-def popularity_sentence(
-    popularity: pd.DataFrame, method: str, seed_method: str, reference: str = "EASE"
-) -> str:
-    """Whether ``method``'s lists lean less on the 100 most-liked movies than those of the seed's
-    target (``seed_method``) and of ``reference`` (rows of :func:`list_popularity`), in one sentence
-    (it follows "over every test user,")."""
-    share = popularity.set_index("method")["share from the 100 most-liked"]
-    own, seed, base = (round(100 * share[name]) for name in (method, seed_method, reference))  # as printed
-    if own < seed and own < base:
-        verdict = (
-            f"whitening weakens the pull toward the most-liked films, below both {seed_method} "
-            f"and {reference}"
-        )
-    elif own < seed:
-        verdict = (
-            f"whitening weakens the pull toward the most-liked films against {seed_method}, "
-            f"but {reference}'s lists lean on them less"
-        )
-    elif own < base:
-        verdict = (
-            f"whitening does not remove the pull toward the most-liked films; its lists lean on them "
-            f"{'as much as' if own == seed else 'more than'} those of {seed_method}, though less than "
-            f"{reference}'s"
-        )
-    else:
-        verdict = (
-            f"whitening does not remove the pull toward the most-liked films; its lists lean on them "
-            f"at least as much as those of both {seed_method} and {reference}"
-        )
-    return (
-        f"{own}% of the list slots of {method} go to the 100 most-liked movies, "
-        f"against {seed}% for {seed_method} and {base}% for {reference}: {verdict}."
-    )
-
-
-RULE_WORDS = {"cosine": "mean cosine", "dot": "the dot product"}
-
-
-def scoring_sentence(searches: Mapping[str, TargetSearch], k: int = 10) -> str:
-    """Which scoring rule each target chose, with both rules' validation NDCG@k at its chosen run."""
-    parts = []
-    for search in searches.values():
-        other = next(rule for rule in SCORINGS if rule != search.scoring)
-        parts.append(
-            f"{search.label} scores best with {RULE_WORDS[search.scoring]} "
-            f"({chosen_ndcg(search, search.scoring, k):.3f}, against {chosen_ndcg(search, other, k):.3f} "
-            f"with {RULE_WORDS[other]})"
-        )
-    return f"On validation, at each target's chosen size, {'; '.join(parts)}."
-
-
-def optimum_sentence(gaps: pd.DataFrame, close: float = 10.0) -> str:
-    """Whether every target's Adam run ends within ``close`` percent of its own optimum
-    (rows of :func:`optimum_gaps`), and what follows from it, in one sentence."""
-    worst = gaps.loc[gaps["% above optimum"].idxmax()]
-    if worst["% above optimum"] <= close:
-        return (
-            f"every target's Adam run ends at most {worst['% above optimum']:.1f}% above its own optimum "
-            f"({worst['target']} the furthest): the optimizer reaches the optimum of whatever cost it is "
-            "given, and the target decides whether that optimum recommends well"
-        )
-    return (
-        f"the Adam runs end up to {worst['% above optimum']:.0f}% above their optimum ({worst['target']}): "
-        "these runs are still far from the optimum of their cost, so their recommendations say little "
-        "about what the target is worth"
-    )

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import file_sha256
-from .errors import ParameterError, StoreError
-from .train import TrainConfig, TrainResult
+from ..data import file_sha256
+from ..errors import ParameterError, StoreError
+from ..model.train import TrainConfig, TrainResult
 
 RUNS_ENV = "MOVIEREC_RUNS"
 META, HISTORY, EMBEDDINGS = "meta.json", "history.csv", "embeddings.npy"

@@ -30,14 +30,13 @@ from typing import Any
 import nbformat
 import yaml
 
-from . import __version__
+from .. import __version__
+from ..errors import MovierecError, ParameterError
+from ..model.train import TrainConfig, TrainResult, machine_description
+from ..runs.workspace import Workspace
 from .course import COURSE_SWEEP_EPOCHS, course_adam_config, course_sweep_configs
-from .errors import MovierecError, ParameterError
 from .pages import read_results
-from .profiles import PARAMETERS, TYPE_WORDS, defaults, load_profile, profile_path
-from .study import study_configs
-from .train import TrainConfig, TrainResult, machine_description
-from .workspace import Workspace
+from .profiles import PARAMETERS, TYPE_WORDS, defaults, load_profile, profile_path, study_configs
 
 NOTEBOOK_DIR = Path("notebooks")
 EXECUTED_DIR = Path("book") / "executed"
@@ -50,7 +49,7 @@ MATHJAX_SCRIPT = "tex-chtml.js"
 EXERCISE = re.compile(r"^`{3,}\{exercise\}[^\n]*\n:label: ([\w-]+)\n(.*?)^`{3,}\s*$", re.M | re.S)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 PARALLEL = 2  # chapters executed at once: a kernel each; more than the cores only adds contention
-NOT_IN_NOTEBOOKS = {"book.py", "cli.py", "sphinxext.py"}
+NOT_IN_NOTEBOOKS = {"book/build.py", "book/cli.py", "book/sphinxext.py", "cli.py", "torchrun.py"}
 KERNEL_QUIET = [
     "--IPKernelApp.log_level=CRITICAL"
 ]  # the kernel's start-up warnings would clutter the terminal
@@ -135,7 +134,7 @@ def check_notebooks(root: Path) -> dict[str, set[str]]:
         if unknown:
             raise BookError(
                 f"{path} declares unknown parameter(s) {', '.join(unknown)}: "
-                f"add them to movierec.profiles.PARAMETERS"
+                f"add them to movierec.book.profiles.PARAMETERS"
             )
         declared[path.stem] = names
     return declared
@@ -172,9 +171,9 @@ def package_fingerprint() -> str:
     included (not the driver, the command line or the Sphinx extension): a change there
     re-executes the notebooks."""
     digest = hashlib.sha256()
-    package = Path(__file__).parent
-    for source in sorted([*package.rglob("*.py"), *package.glob("widget_assets/*")]):
-        if source.name in NOT_IN_NOTEBOOKS:
+    package = Path(__file__).parents[1]
+    for source in sorted([*package.rglob("*.py"), *package.glob("book/widget_assets/*")]):
+        if source.relative_to(package).as_posix() in NOT_IN_NOTEBOOKS:
             continue
         digest.update(source.relative_to(package).as_posix().encode() + source.read_bytes())
     return digest.hexdigest()
@@ -474,7 +473,7 @@ def build_book(
     if unused:
         raise ParameterError(f"profile {profile!r} sets {', '.join(unused)}, which no notebook declares")
     if "target_lrs" in set().union(*declared.values()):
-        from .targets import check_search
+        from ..judging.targets import check_search
 
         check_search(
             params["target_dims"],

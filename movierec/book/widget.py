@@ -5,11 +5,11 @@ genres into ``recommender-data.js``, a script that assigns one global (Chromium 
 ``fetch()`` from ``file://``, a ``<script src>`` is allowed), and copies the widget's own
 ``recommender.js`` and ``recommender.css`` beside it. :func:`embed_html` is what a notebook
 cell displays to put the widget on a page. The widget follows the rules of
-:mod:`movierec.titles` and :func:`movierec.recommend`:
+:mod:`movierec.data.titles` and :func:`movierec.judging.recommend`:
 
 - **Titles.** ``recommender.js`` derives each title's forms (case and accents ignored, year
   optional, trailing article moved or dropped, alternate titles) with the same steps as
-  :func:`movierec.titles.title_forms`; the tables it cannot know (Python's article list, the
+  :func:`movierec.data.titles.title_forms`; the tables it cannot know (Python's article list, the
   characters ``casefold`` maps unlike ``toLowerCase``, the combining marks ``normalize``
   drops) come from Python in the data file. Deriving the forms in the page instead of
   exporting them keeps two runs at d = 64 under 2 MB; ``tests/test_widget.py`` checks that
@@ -21,7 +21,7 @@ cell displays to put the widget on a page. The widget follows the rules of
 - **Scores.** Each movie's unit embedding is scaled so that its largest component is 127
   and rounded to int8 (zero embeddings stay zero). The page scores a movie by the mean,
   over the inputs with a non-zero embedding, of the cosine of the int8 vectors, leaves the
-  inputs out, and breaks ties by ``movies`` order, as :func:`movierec.recommend` does.
+  inputs out, and breaks ties by ``movies`` order, as :func:`movierec.judging.recommend` does.
 
 The quantisation error is measured, not estimated: :func:`score_error_bound` is the largest
 difference between the int8 cosine and the float cosine over all pairs of movies. A score
@@ -48,13 +48,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError, StoreError
-from .recommend import unit_columns
-from .store import atomic_write
-from .tables import format_lr
-from .titles import ARTICLES, TitleIndex
-from .train import TrainResult
-from .workspace import Workspace
+from ..data.titles import ARTICLES, TitleIndex
+from ..errors import ParameterError, StoreError
+from ..judging.recommend import unit_columns
+from ..model.train import TrainResult
+from ..numbers import format_lr
+from ..runs.store import atomic_write
+from ..runs.workspace import Workspace
 
 if TYPE_CHECKING:
     from IPython.display import HTML
@@ -87,7 +87,7 @@ SCORE_ERROR_RULE = (
 @dataclass(frozen=True)
 class WidgetAsset:
     """What :func:`export` wrote: the files, the data file's size, and per run (by label) the
-    measured bound on how far an in-page score is from :func:`movierec.recommend`'s."""
+    measured bound on how far an in-page score is from :func:`movierec.judging.recommend`'s."""
 
     files: tuple[Path, ...]
     data_bytes: int
@@ -153,7 +153,7 @@ def score_error_bound(embeddings: np.ndarray, codes: np.ndarray) -> float:
 
 @lru_cache(maxsize=1)
 def unicode_tables() -> dict[str, Any]:
-    """What the page needs to normalize text as :func:`movierec.titles.normalize` does: the
+    """What the page needs to normalize text as :func:`movierec.data.titles.normalize` does: the
     ranges of combining characters it drops, and the characters whose ``casefold`` differs
     from their lower case (``ß`` -> ``ss``), from Python's Unicode database."""
     combining: list[list[int]] = []
@@ -296,13 +296,13 @@ def export(
         "runs": entries,
     }
     script = (
-        "/* movierec in-page recommender data, written by movierec.widget.export: do not edit. */\n"
+        "/* movierec in-page recommender data, written by movierec.book.widget.export: do not edit. */\n"
         f"window.{DATA_GLOBAL} = {json.dumps(payload, ensure_ascii=False, separators=(',', ':'))};\n"
     ).encode()
     written = []
     try:
         for name in WIDGET_FILES:
-            source = files("movierec").joinpath("widget_assets", name)
+            source = files("movierec.book").joinpath("widget_assets", name)
             atomic_write(folder / name, source.read_bytes())
             written.append(folder / name)
         atomic_write(folder / DATA_FILE, script)
@@ -321,7 +321,9 @@ def read_asset(path: str | Path) -> dict[str, Any]:
     prefix = f"window.{DATA_GLOBAL} = "
     start = text.find(prefix)
     if start < 0 or not text.rstrip().endswith(";"):
-        raise ParameterError(f"{path} is not a recommender data file: export it with movierec.widget.export")
+        raise ParameterError(
+            f"{path} is not a recommender data file: export it with movierec.book.widget.export"
+        )
     return json.loads(text[start + len(prefix) :].rstrip().removesuffix(";"))
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from scipy.linalg import blas
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 #: Smallest d for which the CPU ``syrk`` beats torch's matmul. Measured on 2 AMD EPYC cores at
 #: n = 9,742: torch is faster up to d = 256 (call overhead, a thin product), syrk from d = 512

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import MOVIE_DTYPES, RATING_DTYPES
+from .formats import MOVIE_DTYPES, RATING_DTYPES
 
 GENRES = (
     "Action",
@@ -142,7 +142,7 @@ def movie_table(rng: np.random.Generator, n_movies: int) -> pd.DataFrame:
 
 def _readme(name: str, movies: pd.DataFrame, ratings: pd.DataFrame) -> str:
     return (
-        f"{name}: synthetic MovieLens-shaped data written by movierec.synthetic.\n\n"
+        f"{name}: synthetic MovieLens-shaped data written by movierec.data.synthetic.\n\n"
         f"{len(ratings):,} ratings of {len(movies):,} movies by {ratings['userId'].nunique():,} users.\n"
         "Not real ratings: movie popularity is Zipf-like and user activity lognormal.\n"
         "Files follow the ml-latest format: movies.csv (movieId,title,genres) and\n"

@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .data import DEFAULT_RELEASE, Likes, MovieLens, colike_matrix, likes_matrix, load_movielens
-from .errors import ParameterError
+from ..data import DEFAULT_RELEASE, Likes, MovieLens, colike_matrix, likes_matrix, load_movielens
+from ..errors import ParameterError
 from .store import RunStore
 from .study import sweep
-from .titles import TitleIndex
-from .train import TrainConfig, TrainResult
+from ..data.titles import TitleIndex
+from ..model.train import TrainConfig, TrainResult
 
 
 @dataclass

@@ -29,8 +29,8 @@ import scipy.sparse as sp
 import torch
 from threadpoolctl import threadpool_limits
 
-from .data import Likes, as_csr
-from .errors import ParameterError
+from ..data import Likes, as_csr
+from ..errors import ParameterError
 from .kernels import gram_matrix, gram_product
 
 GRAM_BLOCK_ENTRIES = 1 << 23
@@ -294,7 +294,7 @@ class CoLikeCost:
     ||K||^2 (||X||^2). The factor's side of the cost
     (||V F^T||^2 and (V F^T) F, sums over its rows: the users for colikes and cosine) goes
     through :meth:`user_norm2` and :meth:`user_gradient`, so that a subclass can hold only
-    some rows and add the other processes' shares (:mod:`movierec.distributed`);
+    some rows and add the other processes' shares (:mod:`movierec.model.distributed`);
     ``like_counts`` and ``x_norm2`` are always those of all rows.
     Book pages: "The model", "What should the embeddings fit?".
     """

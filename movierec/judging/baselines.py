@@ -1,7 +1,7 @@
 """Baselines scored on the same split as the embeddings: popularity, two item cosines, EASE, ALS.
 
 Every scoring function takes the train likes (users x movies 0/1) and returns users x movies
-scores; :func:`movierec.evaluate.score_method` ranks them with the same exclusions. Adding a
+scores; :func:`movierec.judging.evaluate.score_method` ranks them with the same exclusions. Adding a
 baseline is one entry in :data:`BASELINES` (plus its grid in a profile's ``baseline_grids``
 if it has one).
 Book page: "Does it recommend well?" (notebooks/06_evaluation.ipynb).
@@ -20,8 +20,8 @@ import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from .data import colike_matrix
-from .errors import ParameterError
+from ..data import colike_matrix
+from ..errors import ParameterError
 from .evaluate import Scored, Split, cosine_scores, evaluate_scores, score_method
 
 ALS_ITERATIONS = 15

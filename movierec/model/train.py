@@ -11,6 +11,7 @@ import math
 import os
 import platform
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -21,10 +22,10 @@ import scipy.sparse as sp
 import torch
 from tqdm import tqdm
 
+from ..data import DEFAULT_RELEASE, LIKE_THRESHOLD, RELEASES, Likes, as_csr
+from ..errors import ParameterError
+from ..numbers import format_lr
 from .cost import CoLikeCost, check_target
-from .data import DEFAULT_RELEASE, LIKE_THRESHOLD, RELEASES, Likes, as_csr
-from .errors import ParameterError
-from .tables import format_lr
 
 DIVERGENCE_FACTOR = 1e3
 SGD_MOMENTUM = 0.9
@@ -56,7 +57,7 @@ class TrainConfig:
     ``dim`` is an int or ``"full"`` (d = number of movies, the seed's setting);
     ``init_draw`` skips that many earlier draws of V from the seeded generator, which
     reproduces the seed notebook's sweep; ``momentum`` defaults to 0.9 for SGD. ``target``
-    is what V^T V fits (``colikes``, ``cosine`` or ``whitened``: :func:`movierec.cost.target_factor`)
+    is what V^T V fits (``colikes``, ``cosine`` or ``whitened``: :func:`movierec.model.cost.target_factor`)
     and ``ridge`` the whitened target's lambda (required there, unset otherwise).
     """
 
@@ -395,3 +396,16 @@ def train(
         versions=library_versions(),
         machine=machine_description(target),
     )
+
+
+def config_grid(
+    rates: Mapping[str, Sequence[float]], dims: Sequence[int | str], **shared: Any
+) -> list[TrainConfig]:
+    """One run per optimizer, embedding size and learning rate (in that nesting), the other
+    parameters shared: the grid behind the study, the tuning and the stability runs."""
+    return [
+        TrainConfig(optimizer=optimizer, lr=lr, dim=dim, **shared)
+        for optimizer, lrs in rates.items()
+        for dim in dims
+        for lr in lrs
+    ]

@@ -19,13 +19,13 @@ import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from .data import Likes
-from .errors import ParameterError
+from ..data import Likes
+from ..errors import ParameterError
+from ..model.train import TrainConfig, TrainResult, config_grid
+from ..numbers import format_lr
+from ..runs.store import RunStore
+from ..runs.study import sweep
 from .recommend import check_scoring, unit_columns
-from .store import RunStore
-from .study import config_grid, sweep
-from .tables import format_lr
-from .train import TrainConfig, TrainResult
 
 MIN_LIKES = 5
 FIT_CHUNK = 65_536
@@ -419,21 +419,6 @@ def embedding_methods(
     ]
 
 
-def methods_table(methods: Sequence[Scored], k: int = 10, short: bool = False) -> pd.DataFrame:
-    """Every method's validation NDCG@k and test metrics, best test NDCG first; ``short`` names
-    the test columns by their metric alone (for a page, whose caption says they are test@k).
-
-    Book page: "Does it recommend well?".
-    """
-    table = pd.DataFrame([method.row(k) for method in methods])
-    table = table.sort_values(f"test NDCG@{k}", ascending=False, kind="stable").reset_index(drop=True)
-    if short:
-        table = table.rename(
-            columns={f"test {name}@{k}": name for name in METRICS} | {f"val NDCG@{k}": "val NDCG"}
-        )
-    return table
-
-
 def paired_bootstrap(methods: Sequence[Scored], samples: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Each method's test NDCG minus the best method's, with a paired bootstrap 95% interval.
 
@@ -498,47 +483,3 @@ def fit_check(
         ),
         "zero pairs": int(len(zero_fit)),
     }
-
-
-def fit_table(
-    embeddings: dict[str, np.ndarray], colikes: sp.spmatrix, zeros: int = 100_000, seed: int = 0
-) -> pd.DataFrame:
-    """:func:`fit_check` for several named d x n embeddings, one row each.
-
-    Book page: "Does it recommend well?".
-    """
-    return pd.DataFrame(
-        [{"embeddings": name, **fit_check(V, colikes, zeros, seed)} for name, V in embeddings.items()]
-    )
-
-
-def metrics_at(methods: Sequence[Scored], split: Split, k: int) -> pd.DataFrame:
-    """Every method's test metrics with lists cut at another ``k``, best NDCG first.
-
-    Book page: "Does it recommend well?".
-    """
-    rows = [
-        {"method": method.method, **{f"test {n}@{k}": v for n, v in method.test_at(k, split).items()}}
-        for method in methods
-    ]
-    return (
-        pd.DataFrame(rows)
-        .sort_values(f"test NDCG@{k}", ascending=False, kind="stable")
-        .reset_index(drop=True)
-    )
-
-
-def split_change(first: Sequence[Scored], second: Sequence[Scored]) -> pd.DataFrame:
-    """Test NDCG of the methods scored on two splits, and the change (methods in both only).
-
-    Book page: "Does it recommend well?".
-    """
-    again = {method.method: method.test["NDCG"] for method in second}
-    rows = [
-        {"method": m.method, "first split": m.test["NDCG"], "second split": again[m.method]}
-        for m in first
-        if m.method in again
-    ]
-    table = pd.DataFrame(rows)
-    table["change"] = table["second split"] - table["first split"]
-    return table

@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from .errors import ParameterError
+from ..errors import ParameterError
+from ..model.train import TrainConfig, config_grid
 
 PROFILE_DIR = Path("book") / "profiles"
 COURSE_TITLES = ["Apollo 13 (1995)", "Toy Story (1995)", "Home Alone (1990)"]
@@ -71,7 +72,7 @@ PARAMETERS: dict[str, Parameter] = {
             "ease": {"lam": [30.0, 100.0, 300.0, 1000.0]},
             "als": {"factors": [16, 32, 64], "reg": [0.1, 1.0, 10.0]},
         },
-        "tuning grid of each baseline that has one (movierec.baselines.BASELINES)",
+        "tuning grid of each baseline that has one (movierec.judging.baselines.BASELINES)",
     ),
     "bootstrap_samples": Parameter("int", 2000, "bootstrap resamples of the users for each 95% interval"),
     "optimum_dim": Parameter("int", 64, "embedding size of the best-cost and SGD-stability analysis"),
@@ -256,3 +257,12 @@ def load_profile(profile: str | os.PathLike, root: Path | None = None) -> dict[s
         return validate_parameters(values)
     except ParameterError as error:
         raise ParameterError(f"profile {path}: {error}") from None
+
+
+def study_configs(params: dict[str, Any]) -> list[TrainConfig]:
+    """The optimizer study's runs: each optimizer of ``study_lrs`` at each of its learning rates,
+    at size ``dim``; any ``torch.optim`` optimizer can be named. Book page: "The optimizer study".
+    """
+    values = {**defaults(), **validate_parameters(params)}
+    shared = {key: values[key] for key in ("epochs", "init_std", "seed", "dataset")}
+    return config_grid(values["study_lrs"], [values["dim"]], **shared)

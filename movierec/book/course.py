@@ -10,7 +10,7 @@ import math
 
 import pandas as pd
 
-from .train import TrainConfig, TrainResult
+from ..model.train import TrainConfig, TrainResult
 
 #: Adam(lr=0.5), d = n, std 0.5, torch.manual_seed(576): the cost every 10 epochs.
 COURSE_ADAM_COSTS = {

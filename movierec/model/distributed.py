@@ -8,27 +8,25 @@ full copy of V. Only the user side of the cost is a sum over users,
 so at every step each rank computes its share and two all-reduces (sum) add them: the n x d
 gradient share and one scalar. V V^T, s and the optimizer step are computed on every rank from
 its copy of V; every rank receives the same sums, so the copies stay identical. The training
-loop is :func:`movierec.train.train` itself, given a :class:`ShardedCoLikeCost`.
+loop is :func:`movierec.model.train.train` itself, given a :class:`ShardedCoLikeCost`.
 
 At start-up, D (likes per movie) is an all-reduce of the blocks' column sums. ||X||^2 =
 ||L^T L||^2 - sum_i D_i^2 has cross-block terms, so rank 0 gathers the blocks once, computes it
-exactly with :func:`movierec.cost.colike_norm2` and broadcasts it (the gathered copy is freed).
+exactly with :func:`movierec.model.cost.colike_norm2` and broadcasts it (the gathered copy is freed).
 
-Entry points: ``movierec train --nproc N`` (N local processes) and, on one or several machines,
-``torchrun ... -m movierec.distributed [movierec train options]``. Book page: "Scaling up".
+Storing and launching such runs (``movierec train --nproc N``, torchrun) is
+:mod:`movierec.runs.parallel`'s. Book page: "Scaling up".
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 import socket
-import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,14 +34,10 @@ import torch
 import torch.distributed as dist
 from threadpoolctl import threadpool_limits
 
+from ..data import Likes, as_csr
+from ..errors import ParameterError
 from .cost import CoLikeCost, accumulation_dtype, colike_norm2, to_torch_csr
-from .data import Likes, as_csr
-from .errors import ParameterError
-from .store import RunStore
-from .train import DTYPES, TrainConfig, TrainResult, pick_device, train
-
-if TYPE_CHECKING:
-    from .workspace import Workspace
+from .train import DTYPES, TrainConfig, TrainResult, train
 
 COLIKES = "colikes"
 LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
@@ -123,7 +117,7 @@ class ShardedCoLikeCost(CoLikeCost):
 
 def shared_colike_norm2(block: sp.csr_matrix, group: dist.ProcessGroup | None = None) -> int:
     """||X||^2 of all ranks' blocks stacked in rank order: gathered on rank 0, computed there
-    exactly (:func:`movierec.cost.colike_norm2`), broadcast; a mismatch of columns is refused."""
+    exactly (:func:`movierec.model.cost.colike_norm2`), broadcast; a mismatch of columns is refused."""
     blocks: list[sp.csr_matrix] | None = [None] * dist.get_world_size(group) if is_first_rank(group) else None
     dist.gather_object(block, blocks, group_dst=0, group=group)
     answer: list[int | str | None] = [None]
@@ -156,7 +150,7 @@ def train_shard(
     progress: str = "",
     group: dist.ProcessGroup | None = None,
 ) -> TrainResult:
-    """:func:`movierec.train.train` on this rank's users, inside an initialised process group:
+    """:func:`movierec.model.train.train` on this rank's users, inside an initialised process group:
     the same run, to rounding, as one process training on all users. Every rank returns it."""
     require_colike_target(config)
     target = torch.device(device)
@@ -249,118 +243,6 @@ def _rank_main(
 
 
 def share_threads(threads: int) -> None:
-    """Limit torch and the BLAS behind scipy (used by :mod:`movierec.kernels`) to ``threads``."""
+    """Limit torch and the BLAS behind scipy (used by :mod:`movierec.model.kernels`) to ``threads``."""
     torch.set_num_threads(threads)
     threadpool_limits(threads, user_api="blas")
-
-
-def run_training(workspace: Workspace, config: TrainConfig, nproc: int = 1) -> TrainResult:
-    """``workspace.run(config)`` in one process, in ``nproc`` local ones, or as this rank of a
-    torchrun job: the stored result when there is one, else trained and stored (by rank 0)
-    under the same key, whatever the number of processes."""
-    if not isinstance(nproc, int) or nproc < 1:
-        raise ParameterError(f"nproc={nproc!r} is not allowed: nproc must be an integer >= 1")
-    if launched_by_torchrun():
-        if nproc != 1:
-            raise ParameterError(
-                f"nproc={nproc} is not allowed under torchrun: torchrun starts the processes "
-                f"(--nnodes, --nproc-per-node); drop --nproc"
-            )
-        return train_as_rank(workspace, config)
-    if nproc == 1:
-        return workspace.run(config)
-    return train_in_processes(workspace, config, nproc)
-
-
-def _check_workspace(workspace: Workspace, config: TrainConfig) -> None:
-    require_colike_target(config)
-    if config.dataset != workspace.data.release or config.threshold != workspace.likes.threshold:
-        raise ParameterError(
-            f"dataset={config.dataset!r}, threshold={config.threshold:g} is not allowed here: the loaded "
-            f"likes are {workspace.data.release} at threshold {workspace.likes.threshold:g}; "
-            f"open a workspace (or pass --dataset) for the run's data"
-        )
-    config.resolved_dim(workspace.likes.n_movies)
-
-
-def train_in_processes(workspace: Workspace, config: TrainConfig, nproc: int) -> TrainResult:
-    """The stored run for ``config``, else trained in ``nproc`` local processes and stored by rank 0."""
-    _check_workspace(workspace, config)
-    stored = workspace.store.find(config, workspace.data.checksum)
-    if stored is not None:
-        return stored
-    device = pick_device(workspace.device)
-    user_block(workspace.likes, 0, nproc)  # refuses more processes than users before any starts
-    with tempfile.TemporaryDirectory(prefix="movierec-likes-") as folder:
-        likes_path = Path(folder) / "likes.npz"
-        sp.save_npz(likes_path, workspace.likes.matrix, compressed=False)
-        return spawn_ranks(
-            _train_and_store,
-            nproc,
-            str(likes_path),
-            config,
-            workspace.data.checksum,
-            str(workspace.store.root),
-            str(device),
-            workspace.data.release,
-            device=device,
-        )
-
-
-def _train_and_store(
-    likes_path: str, config: TrainConfig, data_checksum: str, store_root: str, device: str, data_label: str
-) -> TrainResult:
-    """One rank of a local run: load L, keep this rank's users, train; rank 0 stores the result."""
-    block = user_block(sp.load_npz(likes_path), dist.get_rank(), dist.get_world_size())
-    result = train_shard(block, config, data_checksum=data_checksum, device=local_device(device))
-    result.data_label = data_label
-    if is_first_rank():
-        RunStore(store_root).save(result)
-    return result
-
-
-def train_as_rank(workspace: Workspace, config: TrainConfig) -> TrainResult:
-    """This process's part of a torchrun job: rank 0 looks the run up; if it is missing, every
-    rank trains on its block and rank 0 stores it. Every rank returns rank 0's result."""
-    _check_workspace(workspace, config)
-    device = local_device(pick_device(workspace.device))
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    share_threads(torch.get_num_threads())
-    dist.init_process_group(backend_for(device))
-    try:
-        found = [workspace.store.find(config, workspace.data.checksum) if is_first_rank() else None]
-        dist.broadcast_object_list(found, group_src=0)
-        if found[0] is not None:
-            return found[0]
-        block = user_block(workspace.likes, dist.get_rank(), dist.get_world_size())
-        result = train_shard(block, config, data_checksum=workspace.data.checksum, device=device)
-        result.data_label = workspace.data.release
-        if is_first_rank():
-            workspace.store.save(result)
-        return result
-    finally:
-        dist.destroy_process_group()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``torchrun ... -m movierec.distributed [movierec train options]``: this rank's part of
-    ``movierec train``; rank 0 prints the run's line, the other ranks print nothing."""
-    from .cli import main as cli_main
-
-    if not launched_by_torchrun():
-        print(
-            "movierec.distributed: error: RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT are not set: "
-            "start it with torchrun (see the 'Scaling up' appendix), or use movierec train --nproc N",
-            file=sys.stderr,
-        )
-        return 2
-    arguments = ["train", *(sys.argv[1:] if argv is None else argv)]
-    if os.environ["RANK"] == "0":
-        return cli_main(arguments)
-    with open(os.devnull, "w") as silent, contextlib.redirect_stdout(silent):
-        return cli_main(arguments)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .errors import ParameterError, TitleError
-from .titles import TitleIndex
+from ..data.titles import TitleIndex
+from ..errors import ParameterError, TitleError
 
 SCORINGS = ("cosine", "dot")
 

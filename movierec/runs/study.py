@@ -1,42 +1,22 @@
-"""Sets of runs: the grids behind the optimizer study, the tuning and the stability runs, and the
-sweep that trains only what the run store lacks.
+"""Sets of runs: the sweep that trains only what the run store lacks, and what a set of runs
+says in one table (optimizer, rate, costs, status, time per epoch).
 
 Book pages: "The optimizer study", "Re-run it yourself".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+import math
+from collections.abc import Iterable
 
-from .cost import CoLikeCost
-from .data import Likes
-from .errors import ParameterError
-from .profiles import defaults, validate_parameters
+import numpy as np
+import pandas as pd
+
+from ..data import Likes
+from ..errors import ParameterError
+from ..model.cost import CoLikeCost
+from ..model.train import DTYPES, TrainConfig, TrainResult, optimizer_classes, pick_device, train
 from .store import RunStore
-from .train import DTYPES, TrainConfig, TrainResult, pick_device, train
-
-
-def config_grid(
-    rates: Mapping[str, Sequence[float]], dims: Sequence[int | str], **shared: Any
-) -> list[TrainConfig]:
-    """One run per optimizer, embedding size and learning rate (in that nesting), the other
-    parameters shared: the grid behind the study, the tuning and the stability runs."""
-    return [
-        TrainConfig(optimizer=optimizer, lr=lr, dim=dim, **shared)
-        for optimizer, lrs in rates.items()
-        for dim in dims
-        for lr in lrs
-    ]
-
-
-def study_configs(params: dict[str, Any]) -> list[TrainConfig]:
-    """The optimizer study's runs: each optimizer of ``study_lrs`` at each of its learning rates,
-    at size ``dim``; any ``torch.optim`` optimizer can be named. Book page: "The optimizer study".
-    """
-    values = {**defaults(), **validate_parameters(params)}
-    shared = {key: values[key] for key in ("epochs", "init_std", "seed", "dataset")}
-    return config_grid(values["study_lrs"], [values["dim"]], **shared)
 
 
 def sweep(
@@ -95,7 +75,41 @@ def by_optimizer(results: Iterable[TrainResult]) -> dict[str, list[TrainResult]]
 
 def optimizer_label(config: TrainConfig) -> str:
     """The optimizer's name as torch spells it, with its momentum: ``Adam``, ``SGD with momentum 0.9``."""
-    from .train import optimizer_classes
-
     name = optimizer_classes()[config.optimizer].__name__
     return f"{name} with momentum {config.momentum:g}" if config.momentum else name
+
+
+def median_epoch_seconds(result: TrainResult) -> float:
+    """The median time of one epoch (cost, gradient and step) of a run: unlike its wall time, not
+    inflated by the first run's warm-up (thread pools, allocations). A run's last interval may
+    hold less than an epoch (a step and a cost without its gradient when the run ended its
+    epochs, a step that overflowed), so it is left out when others remain, and always when the
+    run ended its epochs; a run of one epoch has no full interval, and its time to the first
+    cost and gradient stands in."""
+    seconds = result.history["seconds"].to_numpy(dtype=float)
+    steps = np.diff(seconds)
+    if len(result.history) == result.config.epochs + 1 or len(steps) > 1:
+        steps = steps[:-1]
+    if len(steps):
+        return float(np.median(steps))
+    return float(seconds[0]) if len(seconds) else float("nan")
+
+
+def summary_table(results: Iterable[TrainResult], optimum: float | None = None) -> pd.DataFrame:
+    """Optimizer, lr, final and lowest cost, status and median seconds per epoch: one row per
+    run; with the best achievable cost ``optimum``, also how far above it each run ended (%)."""
+    rows = []
+    for result in results:
+        row = {
+            "optimizer": result.config.optimizer,
+            "lr": result.config.lr,
+            "final cost": result.final_cost,
+            "lowest cost": result.lowest_cost,
+            "status": result.status_text,
+            "s/epoch": median_epoch_seconds(result),
+        }
+        if optimum is not None:
+            finished = result.status == "finished"
+            row["% above optimum"] = 100 * (result.final_cost - optimum) / optimum if finished else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -15,10 +15,10 @@ from typing import Any
 
 import nbformat
 
-from .errors import MovierecError
+from ..errors import MovierecError
+from ..runs.workspace import Workspace
 from .profiles import PARAMETERS, validate_parameters
 from .tables import Table, escape_myst, table
-from .workspace import Workspace
 
 RESULTS_TAG = "results"
 

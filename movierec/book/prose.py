@@ -14,10 +14,10 @@ from itertools import pairwise
 
 import pandas as pd
 
+from ..model.train import TrainResult
+from ..numbers import format_cost, format_lr, format_percent, format_seconds
+from ..runs.study import by_optimizer, median_epoch_seconds, optimizer_label
 from .pages import words
-from .study import by_optimizer, optimizer_label
-from .tables import format_cost, format_lr, format_percent, format_seconds, median_epoch_seconds
-from .train import TrainResult
 
 CLOSE = 1.1  # a run within 10% of the lowest cost counts as having reached it
 
@@ -81,7 +81,7 @@ def curves_caption(runs: Sequence[TrainResult], optimum: float | None = None) ->
 def list_agreement(changes: pd.DataFrame, top_n: int) -> str:
     """Whether optimizer and learning rate change the lowest-cost run's list, and whether how far
     a run got (its cost over the lowest) says by how much: the answer of "Recommendations", from
-    :func:`movierec.lists.list_changes`'s table (with costs)."""
+    :func:`movierec.judging.lists.list_changes`'s table (with costs)."""
     if changes.empty:
         return "Only one run finished, so there is no other list to compare with."
     ratio, kept = changes["cost / reference cost"], changes["kept"]
@@ -185,7 +185,7 @@ def tuning_caption(tuning: pd.DataFrame, metric: str) -> str:
 
 
 def method_answer(gaps: pd.DataFrame, k: int, brief: bool = False) -> str:
-    """Which method recommends best and by how much, from :func:`movierec.evaluate.paired_bootstrap`'s
+    """Which method recommends best and by how much, from :func:`movierec.judging.evaluate.paired_bootstrap`'s
     table: the answer of "Does it recommend well?" (``brief``: without the full ranking)."""
     best = gaps.iloc[0]
     ranking = "; ".join(

@@ -22,11 +22,10 @@ import torch
 from scipy.sparse.linalg import LinearOperator, eigsh
 from threadpoolctl import threadpool_limits
 
+from ..data import Likes, as_csr
+from ..errors import ParameterError
 from .cost import CoLikeCost, target_factor
-from .data import Likes, as_csr
-from .errors import ParameterError
-from .study import config_grid
-from .train import SGD_MOMENTUM, TrainConfig, TrainResult, initial_embeddings, train
+from .train import SGD_MOMENTUM, TrainConfig, TrainResult, config_grid, initial_embeddings, train
 
 TOLERANCE = 1e-5
 MAX_ITERATIONS = 50
@@ -84,7 +83,7 @@ def best_cost(
     X + diag(s) = L^T L + diag(s - D) is applied through L (any ``target``: K + diag(s) =
     F^T F + diag(s - k) through its factor F); movies no one co-likes keep v_i = 0 (their row
     of K is 0 for every target). ``eigsh`` is warm-started from the previous solution. The
-    cost is evaluated exactly with :class:`~movierec.cost.CoLikeCost` (float64).
+    cost is evaluated exactly with :class:`~movierec.model.cost.CoLikeCost` (float64).
     Book pages: "How good can the fit get?", "What should the embeddings fit?".
     """
     matrix = as_csr(likes, np.float64)

@@ -1,0 +1,69 @@
+"""The ``movierec`` console script: the library's commands (:mod:`movierec.cli`) and the book's,
+``sweep`` (a profile's optimizer study) and ``book`` (execute the notebooks, build the HTML).
+
+Book page: "Re-run it yourself".
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ..cli import COMMANDS, add_common_arguments, build_parser, open_workspace, run, show
+from ..data import DEFAULT_RELEASE
+from ..errors import ParameterError
+from ..runs.study import summary_table
+from .profiles import load_profile, study_configs
+
+
+def cmd_sweep(args: argparse.Namespace) -> None:
+    """Train (or reuse) every run of a profile's optimizer study and print its summary table."""
+    params = load_profile(args.profile)
+    dataset = args.dataset or params.get("dataset", DEFAULT_RELEASE)
+    if params.get("dataset", dataset) != dataset:
+        raise ParameterError(
+            f"--dataset {dataset} contradicts the profile's dataset {params['dataset']}: drop one"
+        )
+    configs = study_configs({**params, "dataset": dataset})
+    ws = open_workspace(args, dataset)
+    for config in configs:
+        config.resolved_dim(ws.likes.n_movies)
+    show(summary_table(ws.sweep(configs)))
+
+
+def cmd_book(args: argparse.Namespace) -> None:
+    """Run the study, execute the notebooks and build the HTML book of a profile."""
+    from .build import build_book
+
+    build_book(args.profile, edition=args.edition)
+
+
+def book_parser() -> argparse.ArgumentParser:
+    """The library's commands and the book's, in one parser."""
+    parser, commands = build_parser()
+    sweep = commands.add_parser("sweep", help="run a profile's optimizer study")
+    sweep.add_argument("profile", help="profile name in book/profiles or path to a .yml file")
+    add_common_arguments(sweep)
+
+    book = commands.add_parser("book", help="run the study, execute the notebooks, build the HTML book")
+    book.add_argument("--profile", default="default", help="profile name or .yml path (default: %(default)s)")
+    book.add_argument(
+        "--edition",
+        default="instructor",
+        choices=["instructor", "student"],
+        help="instructor (solutions in dropdowns: _build/html) or student (none: _build/student/html)",
+    )
+    return parser
+
+
+BOOK_COMMANDS = {**COMMANDS, "sweep": cmd_sweep, "book": cmd_book}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``movierec`` console script; returns the exit status."""
+    return run(book_parser(), BOOK_COMMANDS, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
