@@ -189,7 +189,7 @@ def test_kill_9_in_the_middle_of_a_sweep_then_resume(archive, tmp_path):
     command = [
         sys.executable,
         "-m",
-        "movierec.cli",
+        "movierec.book.cli",
         "sweep",
         str(profile),
         "--data",

@@ -152,7 +152,7 @@ def test_export_writes_a_data_script_the_widget_files_and_nothing_else(tmp_path)
     assert set(asset.score_error) == set(runs) and "all pairs of movies" in asset.error_rule
     assert asset.record()["assets"] == [path.as_posix() for path in asset.files]
     script = (folder / "recommender.js").read_bytes()
-    assert script == files("movierec").joinpath("widget_assets", "recommender.js").read_bytes()
+    assert script == files("movierec.book").joinpath("widget_assets", "recommender.js").read_bytes()
 
     data = widget.read_asset(folder / "recommender-data.js")
     assert data["titles"].split("\n") == movies["title"].tolist()
@@ -233,8 +233,8 @@ def test_on_page_exports_the_best_runs_or_says_why_the_widget_is_left_out(tmp_pa
 def test_the_package_ships_the_widget_files():
     patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     for name in widget.WIDGET_FILES:
-        assert files("movierec").joinpath("widget_assets", name).is_file()
-        assert any(fnmatch(f"widget_assets/{name}", pattern) for pattern in patterns["movierec"])
+        assert files("movierec.book").joinpath("widget_assets", name).is_file()
+        assert any(fnmatch(f"widget_assets/{name}", pattern) for pattern in patterns["movierec.book"])
 
 
 # ---- The widget in Chromium, on real runs ---------------------------------------------
