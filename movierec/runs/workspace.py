@@ -14,11 +14,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..data import DEFAULT_RELEASE, Likes, MovieLens, colike_matrix, likes_matrix, load_movielens
+from ..data.titles import TitleIndex
 from ..errors import ParameterError
+from ..model.train import TrainConfig, TrainResult
 from .store import RunStore
 from .study import sweep
-from ..data.titles import TitleIndex
-from ..model.train import TrainConfig, TrainResult
 
 
 @dataclass
