@@ -175,6 +175,40 @@ def test_solutions_are_stripped_from_sources():
     assert "{exercise}" in scrubbed["cells"][0]["source"]
 
 
+def test_gated_solutions_lose_their_code_and_fences():
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "markdown",
+                "metadata": {},
+                "source": "```{exercise}\n:label: e\n\nWrite it.\n```\n",
+            },
+            {"cell_type": "code", "metadata": {}, "source": "def answer(): ...\nmr.exercises.check(answer)"},
+            {
+                "cell_type": "markdown",
+                "metadata": {},
+                "source": "```{solution-start} e\n:class: dropdown\n```\n",
+            },
+            {"cell_type": "code", "metadata": {"tags": ["solution"]}, "source": "def answer(): return 1"},
+            {"cell_type": "markdown", "metadata": {}, "source": "```{solution-end}\n```\n"},
+        ]
+    }
+    scrubbed = strip_notebook_solutions(notebook)
+    sources = [cell["source"] for cell in scrubbed["cells"]]
+    assert "Write it." in sources[0] and "def answer(): ..." in sources[1]
+    assert not any("return 1" in source or "{solution" in source for source in sources)
+
+
+def test_a_dataframe_is_glued_as_the_books_table(monkeypatch):
+    import myst_nb
+
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value}))
+    pages.glue("frame", pd.DataFrame({"cost": [1234567.0], "title": ["Heat (1995)"]}))
+    assert isinstance(glued["frame"], pages.Table)
+    assert "{list-table}" in glued["frame"]._repr_markdown_()
+
+
 def test_generated_tables_follow_the_schema_and_the_notebooks():
     table = parameters_page_table()
     assert all(f"| `{name}` |" in table for name in PARAMETERS)

@@ -14,6 +14,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import nbformat
+import pandas as pd
 
 from ..errors import MovierecError
 from ..runs.workspace import Workspace
@@ -43,7 +44,9 @@ class PageError(MovierecError):
 
 def start(namespace: MutableMapping[str, Any]) -> Workspace:
     """Check the book parameters defined in ``namespace`` (a notebook's ``globals()``), put their
-    checked values back (``"1e-5"`` becomes 1e-05), and open the workspace they name."""
+    checked values back (``"1e-5"`` becomes 1e-05), show DataFrames as the book's tables, and
+    open the workspace they name."""
+    show_frames_as_tables()
     given = {name: namespace[name] for name in PARAMETERS if name in namespace}
     namespace.update(validate_parameters(given))
     return Workspace.open(
@@ -53,12 +56,29 @@ def start(namespace: MutableMapping[str, Any]) -> Workspace:
     )
 
 
+def show_frames_as_tables() -> None:
+    """Register the book's table renderer as IPython's display formatter for DataFrames, so a
+    cell that ends with a DataFrame shows it as the book's table (HTML in Jupyter, a MyST
+    table in the book). Does nothing outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    formatters = shell.display_formatter.formatters
+    formatters["text/markdown"].for_type(pd.DataFrame, lambda frame: table(frame)._repr_markdown_())
+    formatters["text/html"].for_type(pd.DataFrame, lambda frame: table(frame)._repr_html_())
+
+
 def glue(name: str, value: Any) -> None:
-    """Glue ``value`` (text, a number, a figure) under ``name`` for ``{glue:text}`` or
-    ``{glue:figure}``, without showing it where it was computed."""
+    """Glue ``value`` (text, a number, a figure, a DataFrame or :class:`Table`) under ``name``
+    for ``{glue:text}``, ``{glue:figure}`` or ``{glue:table}``, without showing it where it
+    was computed. A DataFrame is glued as the book's table."""
     from myst_nb import glue as myst_glue
 
-    myst_glue(name, value, display=False)
+    myst_glue(name, table(value) if isinstance(value, pd.DataFrame) else value, display=False)
 
 
 def say(name: str, text: str) -> None:

@@ -4,10 +4,14 @@ downloadable sources hold no solutions either.
 - Jupyter Book 1.0 registers sphinx-thebe's inline configuration script twice, so every
   page logged "Identifier 'THEBE_JS_URL' has already been declared"; each script is now
   emitted once.
+- ``{glue:table} key`` shows a table glued by a notebook as a numbered Sphinx table, its
+  caption written in the directive's content (MyST) and its label in ``:name:``, as
+  ``{glue:figure}`` does for figures: the caption lives in the page's Markdown.
 - With ``hide_solutions`` (the student edition), sphinx-exercise drops the ``solution``
-  blocks from the HTML; the notebooks and Markdown offered by the download button would still
-  carry them, so their copies under ``_sources`` lose every ``{solution}`` block and every
-  cell tagged ``solution`` (the hidden cells that compute solutions).
+  blocks from the HTML, and each notebook is read without its cells tagged ``solution`` (the
+  code of a gated ``{solution-start}`` ... ``{solution-end}`` solution, the hidden cells that
+  compute solutions); the notebooks and Markdown offered by the download button lose them too,
+  in their copies under ``_sources``.
 
 Enabled in ``_config.yml`` (``sphinx.extra_extensions``). Book page: "For teachers".
 """
@@ -19,12 +23,18 @@ import re
 from pathlib import Path
 from typing import Any
 
+from docutils import nodes
+from docutils.parsers.rst import directives
+
 SOLUTION_TAG = "solution"
-_SOLUTION_BLOCK = re.compile(r"^(?P<fence>`{3,}|:{3,})\{solution\}.*?^(?P=fence)[ \t]*$\n?", re.M | re.S)
+_SOLUTION_BLOCK = re.compile(
+    r"^(?P<fence>`{3,}|:{3,})\{solution(-start|-end)?\}.*?^(?P=fence)[ \t]*$\n?", re.M | re.S
+)
 
 
 def strip_solution_blocks(markdown: str) -> str:
-    """``markdown`` without its ``{solution}`` directives (backtick or colon fences)."""
+    """``markdown`` without its ``{solution}`` directives and the fences of gated solutions
+    (``{solution-start}``, ``{solution-end}``; backtick or colon fences)."""
     return _SOLUTION_BLOCK.sub("", markdown)
 
 
@@ -56,6 +66,41 @@ def scrub_sources(folder: Path) -> int:
     return changed
 
 
+def glue_table_directive() -> type:
+    """The ``{glue:table}`` directive class (myst-nb is imported only when Sphinx loads this
+    extension, so the module imports without it)."""
+    from myst_nb.core.variables import RetrievalError, render_variable_outputs
+    from myst_nb.ext.glue.utils import glue_warning, retrieve_glue_data
+    from myst_nb.ext.utils import DirectiveBase
+
+    class GlueTable(DirectiveBase):
+        required_arguments = 1  # the key
+        final_argument_whitespace = True
+        has_content = True
+        option_spec = {"name": directives.unchanged}
+
+        def run(self) -> list[nodes.Node]:
+            try:
+                data = retrieve_glue_data(self.document, self.arguments[0])
+            except RetrievalError as error:
+                return [glue_warning(str(error), self.document, self.line)]
+            pasted = render_variable_outputs([data], self.document, self.line, self.source)
+            tables = [table for node in pasted for table in node.findall(nodes.table)]
+            if not tables:
+                return [glue_warning(f"{self.arguments[0]!r} holds no table", self.document, self.line)]
+            table = tables[0]
+            caption, messages = self.state.inline_text(" ".join(self.content), self.lineno)
+            title = nodes.title(" ".join(self.content), "", *caption)
+            self.set_source_info(title)
+            for old in [child for child in table.children if isinstance(child, nodes.title)]:
+                table.remove(old)
+            table.insert(0, title)
+            self.add_name(table)
+            return [*pasted, *messages]
+
+    return GlueTable
+
+
 def _one_copy_of_each_script(app, pagename, templatename, context, doctree) -> None:
     scripts = context.get("script_files")
     if not scripts:
@@ -71,6 +116,13 @@ def _one_copy_of_each_script(app, pagename, templatename, context, doctree) -> N
     scripts[:] = unique  # in place: handlers that run later (MathJax's) add to this same list
 
 
+def _drop_student_solutions(app, docname: str, source: list[str]) -> None:
+    """In the student edition, a notebook is read without its solutions: sphinx-exercise
+    hides ``{solution}`` blocks but not the code cells of a gated solution."""
+    if getattr(app.config, "hide_solutions", False) and str(app.env.doc2path(docname)).endswith(".ipynb"):
+        source[0] = json.dumps(strip_notebook_solutions(json.loads(source[0])), ensure_ascii=False)
+
+
 def _scrub_student_sources(app, exception) -> None:
     if exception is None and getattr(app.config, "hide_solutions", False):
         sources = Path(app.outdir) / "_sources"
@@ -82,5 +134,7 @@ def setup(app) -> dict[str, Any]:
     """Register the hooks with Sphinx."""
     # early: html-page-context stops at the first handler that returns a template name
     app.connect("html-page-context", _one_copy_of_each_script, priority=100)
+    app.connect("source-read", _drop_student_solutions)
     app.connect("build-finished", _scrub_student_sources)
+    app.add_directive_to_domain("glue", "table", glue_table_directive())
     return {"parallel_read_safe": True, "parallel_write_safe": True}
