@@ -16,7 +16,7 @@ from movierec.book.build import chapter_names, exercises_table, parameters_page_
 from movierec.book.profiles import PARAMETERS, ProfileLoader, load_profile, validate_parameters
 from movierec.book.sphinxext import strip_notebook_solutions, strip_solution_blocks
 from movierec.errors import ParameterError
-from movierec.model.train import TrainConfig, train
+from movierec.model.train import TrainConfig, TrainResult, train
 from movierec.runs.study import by_optimizer, optimizer_label
 
 
@@ -269,3 +269,33 @@ def pages_run(config, history, machine):
     from movierec.model.train import TrainResult
 
     return TrainResult(config, history, np.zeros((1, 1)), "finished", None, "sum", "cpu", machine=machine)
+
+
+def _run(optimizer: str, lr: float, costs: list[float], status: str = "finished") -> TrainResult:
+    history = pd.DataFrame({"epoch": range(len(costs)), "cost": costs, "seconds": range(len(costs))})
+    diverged = None if status == "finished" else len(costs) - 1
+    config = TrainConfig(optimizer=optimizer, lr=lr, epochs=len(costs) - 1)
+    return TrainResult(config, history, np.zeros((1, 1)), status, diverged, "", "cpu")
+
+
+def test_the_smaller_start_answer_names_the_optimizer_that_gains_and_sgds_range():
+    before = [_run("adam", 0.1, [9, 4]), _run("sgd", 1e-4, [9, math.inf], "diverged"), _run("sgd", 1e-5, [9, 8])]
+    after = [_run("adam", 0.1, [5, 2]), _run("sgd", 1e-4, [5, 3]), _run("sgd", 1e-5, [5, 4])]
+    text = prose.smaller_start_answer(before, after)
+    assert text.startswith("SGD with momentum 0.9 benefits more: its lowest final cost falls 2.67 times")
+    assert "SGD's stable range moves: it now also finishes at 1e-4." in text
+    same = prose.smaller_start_answer(before[:1], [_run("adam", 0.1, [9, 8])])
+    assert same.startswith("Neither benefits") and "SGD" not in same
+
+
+def test_the_longer_training_answer_says_which_rates_improve_flatten_or_rise():
+    longer = [
+        _run("adam", 0.5, [9, 2, 3]),
+        _run("adam", 0.1, [9, 4, 4.01]),
+        _run("adam", 0.01, [9, 6, 5]),
+        _run("adam", 1.0, [9, math.inf], "diverged"),
+    ]
+    text = prose.longer_training_answer(longer, 1)
+    assert text.startswith("From epoch 1 to 2, Adam still improves at 0.01 (6 to 5)")
+    assert "has flattened, within 1%, at 0.1" in text and "ends higher than at epoch 1 at 0.5 (2 to 3)" in text
+    assert "diverges at 1 (diverged at epoch 1)" in text and " ; " not in text

@@ -60,6 +60,77 @@ def outcome_sentences(results: Sequence[TrainResult], optimum: float | None = No
     return " ".join(optimizer_outcome(runs, optimum) for runs in by_optimizer(results).values())
 
 
+def smaller_start_answer(before: Sequence[TrainResult], after: Sequence[TrainResult]) -> str:
+    """Which optimizer gains more from another start (``after`` reruns ``before`` with it), by
+    the factor its lowest final cost falls, and whether SGD's set of stable rates moves: the
+    answer of the optimizer study's ``init_std`` exercise."""
+    gains = []
+    for optimizer, runs in by_optimizer(before).items():
+        old = [r.final_cost for r in runs if r.status == "finished"]
+        new = [r.final_cost for r in after if r.config.optimizer == optimizer and r.status == "finished"]
+        if old and new:
+            gains.append((min(old) / min(new), optimizer_label(runs[0].config), min(old), min(new)))
+    gains.sort(reverse=True)
+    if not gains:
+        text = "No optimizer has a finished run under both starts, so none can be compared."
+    else:
+        moves = words(
+            [f"{name}'s from {format_cost(old)} to {format_cost(new)}" for _, name, old, new in gains]
+        )
+        lead = f"{gains[0][1]} benefits more" if gains[0][0] > 1 else "Neither benefits"
+        text = f"{lead}: its lowest final cost falls {gains[0][0]:.3g} times" if gains[0][0] > 1 else lead
+        text += f" (lowest final costs: {moves})."
+    stable = [
+        {r.config.lr for r in runs if r.config.optimizer == "sgd" and r.status == "finished"}
+        for runs in (before, after)
+    ]
+    if not any(r.config.optimizer == "sgd" for r in before):
+        return text
+    if stable[0] == stable[1]:
+        return text + " SGD's stable range does not move: it finishes at the same rates."
+    gained = words([format_lr(lr) for lr in sorted(stable[1] - stable[0], reverse=True)])
+    lost = words([format_lr(lr) for lr in sorted(stable[0] - stable[1], reverse=True)])
+    change = " and ".join(
+        part
+        for part in (
+            f"now also finishes at {gained}" if gained else "",
+            f"no longer at {lost}" if lost else "",
+        )
+        if part
+    )
+    return text + f" SGD's stable range moves: it {change}."
+
+
+def longer_training_answer(longer: Sequence[TrainResult], epochs: int) -> str:
+    """What the second half of runs trained for 2 x ``epochs`` did, rate by rate: still improving
+    (more than 1% lower), flattened (within 1%), rising again, or diverged."""
+    groups: dict[str, list[str]] = {"improve": [], "flat": [], "rise": [], "diverged": []}
+    for run in sorted(longer, key=lambda r: -r.config.lr):
+        rate = format_lr(run.config.lr)
+        if run.status != "finished":
+            groups["diverged"].append(f"{rate} ({run.status_text})")
+            continue
+        middle, end = float(run.history.cost.iloc[epochs]), run.final_cost
+        change = f"{rate} ({format_cost(middle)} to {format_cost(end)})"
+        groups["improve" if end < 0.99 * middle else "rise" if end > 1.01 * middle else "flat"].append(change)
+    name = optimizer_label(longer[0].config) if longer else "The optimizer"
+    parts = []
+    if groups["improve"]:
+        parts.append(f"still improves at {words(groups['improve'])}")
+    if groups["flat"]:
+        parts.append(f"has flattened, within 1%, at {words(groups['flat'])}")
+    if groups["rise"]:
+        parts.append(
+            f"ends higher than at epoch {epochs} at {words(groups['rise'])}: its steps stay about the "
+            "learning rate in size, too long to settle into the minimum, so the cost wanders up again"
+        )
+    if groups["diverged"]:
+        parts.append(f"diverges at {words(groups['diverged'])}")
+    if not parts:
+        return f"No run was trained for {2 * epochs} epochs."
+    return f"From epoch {epochs} to {2 * epochs}, {name} " + "; it ".join(parts) + "."
+
+
 def curves_caption(runs: Sequence[TrainResult], optimum: float | None = None) -> str:
     """The caption of one optimizer's cost curves, claiming only what these runs show."""
     name = optimizer_label(runs[0].config)
