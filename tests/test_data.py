@@ -110,6 +110,23 @@ def test_unpacked_folder_loads_the_same(archive, movielens, tmp_path):
 
 
 @pytest.mark.integration
+def test_the_archive_and_its_unpacked_folder_are_one_data_with_one_key(archive, movielens, tmp_path):
+    from movierec.model.train import TrainConfig
+
+    with zipfile.ZipFile(archive) as bundle:
+        bundle.extractall(tmp_path)
+    folder = load_movielens(tmp_path / "ml-latest-small")
+    above = load_movielens(tmp_path)  # the folder that holds ml-latest-small/
+    pin = "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436"
+    assert movielens.checksum == folder.checksum == above.checksum == pin
+    assert TrainConfig().key(folder.checksum) == TrainConfig().key(movielens.checksum) == "51b70cb09df005e4"
+    ratings = tmp_path / "ml-latest-small" / "ratings.csv"
+    ratings.write_bytes(ratings.read_bytes().replace(b"1,1,4.0,964982703", b"1,1,4.5,964982703", 1))
+    edited = load_movielens(tmp_path / "ml-latest-small")
+    assert edited.checksum != pin  # other data, other keys
+
+
+@pytest.mark.integration
 def test_folder_with_missing_rows_is_rejected(archive, tmp_path):
     with zipfile.ZipFile(archive) as bundle:
         bundle.extractall(tmp_path)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -313,7 +314,7 @@ def test_archive_without_ratings(unpacked, tmp_path):
     partial = tmp_path / "partial.zip"
     with zipfile.ZipFile(partial, "w") as bundle:
         bundle.write(unpacked / "movies.csv", "ml-latest-small/movies.csv")
-    with pytest.raises(DataError, match="has no ratings.csv: give the complete MovieLens archive"):
+    with pytest.raises(DataError, match=r"has no ratings.csv \(looked in .*\): give the complete MovieLens"):
         load_movielens(partial, verify=False)
 
 
@@ -352,6 +353,131 @@ def test_non_ascii_titles_round_trip(movielens, tmp_path):
     index = TitleIndex(movielens.movies)
     assert index.titles[index.resolve("Les Misérables (1995)")] == "Misérables, Les (1995)"
     assert index.titles[index.resolve("les miserables (1995)")] == "Misérables, Les (1995)"
+
+
+# --- MOVIEREC_DATA pointing anywhere ------------------------------------------------------
+
+AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+MOVIEREC_SCRIPT = Path(sys.executable).with_name("movierec")
+
+
+def movierec_data(path: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess, float]:
+    """``movierec data`` as a user runs it, with ``MOVIEREC_DATA=path``; its result and seconds."""
+    command = (
+        [str(MOVIEREC_SCRIPT)] if MOVIEREC_SCRIPT.exists() else [sys.executable, "-m", "movierec.book.cli"]
+    )
+    env = {**os.environ, "MOVIEREC_DATA": str(path), "MOVIEREC_CACHE": str(tmp_path / "cache")}
+    begun = time.perf_counter()
+    done = subprocess.run([*command, "data"], capture_output=True, text=True, timeout=60, env=env)
+    return done, time.perf_counter() - begun
+
+
+@pytest.fixture(scope="module")
+def start_up_seconds(tmp_path_factory) -> float:
+    """How long ``movierec data`` takes to refuse a path that does not exist: its imports, no data."""
+    folder = tmp_path_factory.mktemp("start-up")
+    return min(movierec_data(folder / "missing", folder)[1] for _ in range(2))
+
+
+def decoy_three_levels_down(tmp_path: Path) -> Path:
+    deep = tmp_path / "leftover" / "a" / "b" / "c"
+    deep.mkdir(parents=True)
+    (deep / "ratings.csv").write_text("")
+    (deep / "movies.csv").write_text("")
+    return tmp_path / "leftover"
+
+
+def symlink_loop(tmp_path: Path) -> Path:
+    (tmp_path / "one").symlink_to(tmp_path / "two")
+    (tmp_path / "two").symlink_to(tmp_path / "one")
+    return tmp_path / "one"
+
+
+def dangling_symlink(tmp_path: Path) -> Path:
+    (tmp_path / "gone.zip").symlink_to(tmp_path / "deleted.zip")
+    return tmp_path / "gone.zip"
+
+
+def fifo(tmp_path: Path) -> Path:
+    os.mkfifo(tmp_path / "pipe")
+    return tmp_path / "pipe"
+
+
+def fifo_as_ratings(tmp_path: Path) -> Path:
+    folder = tmp_path / "ml-latest-small"
+    folder.mkdir()
+    (folder / "movies.csv").write_text("movieId,title,genres\n1,Toy Story (1995),Animation\n")
+    os.mkfifo(folder / "ratings.csv")
+    return tmp_path
+
+
+def unreadable_file(tmp_path: Path) -> Path:
+    path = tmp_path / "ml-latest-small.zip"
+    path.write_bytes(b"PK\x05\x06" + bytes(18))
+    path.chmod(0)
+    return path
+
+
+def unreadable_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "locked"
+    (folder / "ml-latest-small").mkdir(parents=True)
+    folder.chmod(0)
+    return folder
+
+
+def not_a_zip(tmp_path: Path) -> Path:
+    path = tmp_path / "ml-latest-small.zip"
+    path.write_text("<html>404 Not Found</html>")
+    return path
+
+
+ODD_PATHS = [
+    ("root", lambda tmp: Path("/"), r"/ has no ratings.csv \(looked in / and /ml-latest-small, not deeper\)"),
+    ("proc", lambda tmp: Path("/proc"), r"/proc has no ratings.csv \(looked in /proc and "),
+    ("home", lambda tmp: Path.home(), r"has no ratings.csv \(looked in .* not deeper\)"),
+    ("decoy three levels down", decoy_three_levels_down, r"leftover has no ratings.csv \(looked in "),
+    ("symlink loop", symlink_loop, r"MOVIEREC_DATA '.*one' is a symbolic link loop"),
+    ("dangling symlink", dangling_symlink, r"is a symbolic link to '.*deleted.zip', which does not exist"),
+    ("fifo", fifo, r"pipe is a named pipe \(FIFO\), not an archive or a folder"),
+    ("fifo as ratings.csv", fifo_as_ratings, r"ratings.csv is a named pipe \(FIFO\), not a file"),
+    ("character device", lambda tmp: Path("/dev/null"), r"/dev/null is a character device"),
+    ("not a zip", not_a_zip, r"is not a readable zip archive .*download it again"),
+    ("unreadable file", unreadable_file, r"cannot be read \(permission denied\): make it readable"),
+    ("unreadable folder", unreadable_folder, r"cannot be reached \(permission denied"),
+]
+NEEDS_PERMISSIONS = {"unreadable file", "unreadable folder"}
+
+
+@pytest.mark.parametrize("make_path,message", [case[1:] for case in ODD_PATHS], ids=[c[0] for c in ODD_PATHS])
+def test_any_data_path_is_one_line_and_exit_2_at_once(
+    make_path, message, tmp_path, request, monkeypatch, start_up_seconds
+):
+    import re
+
+    from movierec.data import load_movielens
+    from movierec.errors import DataError
+
+    if AS_ROOT and request.node.callspec.id in NEEDS_PERMISSIONS:
+        pytest.skip("running as root, which reads any file and folder whatever its permissions")
+    path = make_path(tmp_path)
+    try:
+        monkeypatch.setenv("MOVIEREC_DATA", str(path))
+        begun = time.perf_counter()
+        with pytest.raises(DataError) as caught:
+            load_movielens()
+        in_process = time.perf_counter() - begun
+        done, seconds = movierec_data(path, tmp_path)
+    finally:
+        for locked in (tmp_path / "ml-latest-small.zip", tmp_path / "locked"):
+            if locked.exists() and not locked.is_symlink():
+                locked.chmod(0o755)
+    assert re.search(message, str(caught.value)), caught.value
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("movierec: error: ") and re.search(message, done.stderr), done.stderr
+    print(f"\n{request.node.callspec.id}: {in_process * 1000:.1f} ms in process; command {seconds:.2f} s")
+    assert in_process < 1.0
+    assert seconds - start_up_seconds < 1.0, f"{seconds:.2f} s, start-up alone {start_up_seconds:.2f} s"
 
 
 # --- profiles that are not what they seem ---------------------------------------------------

@@ -171,3 +171,20 @@ def test_duplicate_ratings_still_keep_the_latest():
         {"userId": [7, 7], "movieId": [10, 10], "rating": [5.0, 1.0], "timestamp": [2, 1]}
     ).astype(RATING_TYPES)
     assert likes_matrix(ratings, movies).matrix.toarray().tolist() == [[1.0]]
+
+
+def test_an_unpinned_archive_and_its_folder_share_one_checksum(tmp_path):
+    archive = write_zip(tmp_path / "ml-20m.zip", csv_files("ml-20m"))
+    with zipfile.ZipFile(archive) as bundle:
+        bundle.extractall(tmp_path / "unpacked")
+    checksums = {
+        load_movielens(source, dataset="ml-20m").checksum
+        for source in (archive, tmp_path / "unpacked", tmp_path / "unpacked" / "ml-20m")
+    }
+    assert len(checksums) == 1
+
+
+def test_files_deeper_than_the_release_folder_are_not_looked_for(tmp_path):
+    nested = {f"extra/{name}": data for name, data in csv_files("ml-20m").items()}
+    with pytest.raises(DataError, match=r"has no ratings.csv \(looked in .*, not deeper\)"):
+        load_movielens(write_zip(tmp_path / "ml-20m.zip", nested), dataset="ml-20m")

@@ -5,6 +5,7 @@ Book page: "Re-run it yourself".
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from pathlib import Path
@@ -73,15 +74,34 @@ def download_release(release: Release, folder: Path | None = None) -> Path:
         ) from error
 
 
+def unreachable_reason(path: Path) -> str | None:
+    """Why ``path`` cannot be opened at all (missing, a broken link, a link loop, no access), or
+    None when it can be looked at; asks the file system once and never reads the path."""
+    try:
+        os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "is a symbolic link loop"
+        if error.errno in (errno.ENOENT, errno.ENOTDIR) and os.path.islink(path):
+            return f"is a symbolic link to {os.readlink(path)!r}, which does not exist"
+        if error.errno in (errno.ENOENT, errno.ENOTDIR):
+            return "does not exist"
+        if error.errno in (errno.EACCES, errno.EPERM):
+            return "cannot be reached (permission denied on a folder above it)"
+        return f"cannot be looked at ({error.strerror or error})"
+    return None
+
+
 def resolve_source(source: str | os.PathLike | None = None, dataset: str = DEFAULT_RELEASE) -> Path:
     """Where the data comes from, in order: ``source``, ``$MOVIEREC_DATA``, the cache, a download."""
     release = get_release(dataset)
     for given, origin in ((source, "source"), (os.environ.get(DATA_ENV) or None, DATA_ENV)):
         if given is not None:
             path = Path(given).expanduser()
-            if not path.exists():
+            reason = unreachable_reason(path)
+            if reason:
                 raise DataError(
-                    f"{origin} {str(path)!r} does not exist: give the {release.archive_name} "
+                    f"{origin} {str(path)!r} {reason}: give the {release.archive_name} "
                     f"archive or the folder it unpacks to"
                 )
             return path

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from .download import unreachable_reason
 from .releases import Release
 
 MOVIE_DTYPES = {"movieId": "int32", "title": "string", "genres": "string"}
@@ -47,48 +50,143 @@ ML100K_GENRES = (
 NO_GENRES = "(no genres listed)"
 
 
-class _Files:
-    """Uniform read access to the CSV files of a zip archive or an unpacked folder."""
+FILE_KINDS = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
 
-    def __init__(self, path: Path):
+
+def _kind(mode: int) -> str:
+    return FILE_KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def _status(path: Path) -> os.stat_result | None:
+    """``path``'s status, None when nothing is there; a :class:`DataError` when it cannot be
+    looked at (a link loop, a broken link, no access)."""
+    reason = unreachable_reason(path)
+    if reason == "does not exist":
+        return None
+    if reason:
+        raise DataError(f"{path} {reason}: fix it, or give the archive or the folder it unpacks to")
+    return os.stat(path)
+
+
+class _Files:
+    """Read access to one release's files in a zip archive or an unpacked folder.
+
+    The files are looked for at the top of the archive or folder, or in the release's own
+    folder directly below it (``ml-latest-small/``), never deeper: a path such as ``/`` or a
+    home folder is answered at once. Only regular files are opened (never a FIFO or device).
+    """
+
+    def __init__(self, path: Path, release: Release):
         self.path = path
-        self._zip = None
-        if path.is_file():
-            try:
-                self._zip = zipfile.ZipFile(path)
-                self._names = {Path(n).name: n for n in self._zip.namelist() if not n.endswith("/")}
-            except (zipfile.BadZipFile, OSError) as error:
-                raise DataError(
-                    f"{path} is not a readable zip archive ({error}): download it again"
-                ) from error
-        else:
-            self._names = {p.name: str(p) for p in path.rglob("*") if p.is_file()}
+        self.release = release
+        self._zip: zipfile.ZipFile | None = None
+        status = _status(path)
+        if status is None:
+            raise DataError(f"{path} does not exist: give the {release.archive_name} archive or its folder")
+        if stat.S_ISREG(status.st_mode):
+            self._open_archive()
+        elif not stat.S_ISDIR(status.st_mode):
+            raise DataError(
+                f"{path} is {_kind(status.st_mode)}, not an archive or a folder: give the "
+                f"{release.archive_name} archive or the folder it unpacks to"
+            )
+        self.base = self._find_base()
+
+    def _open_archive(self) -> None:
+        try:
+            self._zip = zipfile.ZipFile(self.path)
+        except PermissionError:
+            raise DataError(
+                f"{self.path} cannot be read (permission denied): make it readable (chmod a+r) "
+                f"or give another copy"
+            ) from None
+        except (zipfile.BadZipFile, OSError) as error:
+            raise DataError(
+                f"{self.path} is not a readable zip archive ({error}): download it again"
+            ) from error
+        self._members = {name for name in self._zip.namelist() if not name.endswith("/")}
+
+    def _places(self) -> list[str]:
+        """Where the release's files may be, relative to the archive or folder: its top, then the
+        release's folder directly below."""
+        return ["", f"{self.release.folder or self.release.name}/"]
+
+    def _present(self, relative: str) -> bool:
+        if self._zip is not None:
+            return relative in self._members
+        return _status(self.path / relative) is not None
+
+    def _find_base(self) -> str:
+        """The place holding the release's files: the first that holds its ratings or movies file."""
+        wanted = (self.release.ratings_file, self.release.movies_file)
+        for place in self._places():
+            if any(self._present(place + name) for name in wanted):
+                return place
+        looked = " and ".join(self._where(place) for place in self._places())
+        raise DataError(
+            f"{self.path} has no {self.release.ratings_file} (looked in {looked}, not deeper): "
+            f"give the {self.release.archive_name} archive, the folder it unpacks to, or the folder "
+            f"that holds that one"
+        )
+
+    def _where(self, place: str) -> str:
+        if self._zip is not None:
+            return f"{self.path}:{place or '/'}"
+        return str(self.path / place) if place else str(self.path)
 
     @property
     def is_archive(self) -> bool:
         return self._zip is not None
 
     def has(self, name: str) -> bool:
-        return name in self._names
+        return self._present(self.base + name)
 
     def require(self, name: str) -> None:
         if not self.has(name):
-            raise DataError(f"{self.path} has no {name}: give the complete MovieLens archive or folder")
+            raise DataError(
+                f"{self.path} has no {name} (looked in {self._where(self.base)}): give the complete "
+                f"MovieLens archive or folder"
+            )
+
+    def _open_file(self, name: str) -> IO[bytes]:
+        target = self.path / (self.base + name)
+        status = _status(target)
+        if status is not None and not stat.S_ISREG(status.st_mode):
+            raise DataError(
+                f"{target} is {_kind(status.st_mode)}, not a file: put the release's {name} there"
+            )
+        try:
+            return open(target, "rb")
+        except PermissionError:
+            raise DataError(
+                f"{target} cannot be read (permission denied): make it readable (chmod a+r)"
+            ) from None
+        except OSError as error:
+            raise DataError(
+                f"{target} cannot be read ({error.strerror or error}): unpack the archive again"
+            ) from None
 
     @contextmanager
     def open(self, name: str) -> Iterator[IO[bytes]]:
         self.require(name)
         if self._zip is not None:
             try:
-                with self._zip.open(self._names[name]) as handle:
+                with self._zip.open(self.base + name) as handle:
                     yield handle
             except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, zlib.error) as error:
                 raise DataError(f"{self.path}: {name} is damaged ({error}): download it again") from error
         else:
-            with open(self._names[name], "rb") as handle:
+            with self._open_file(name) as handle:
                 yield handle
 
     def sha256_of(self, names: list[str]) -> str:
+        """SHA-256 over the bytes of ``names`` one after the other, as the release holds them:
+        the same for the archive and for the folder it unpacks to."""
         digest = hashlib.sha256()
         for name in names:
             with self.open(name) as handle:

@@ -22,6 +22,9 @@ class Release:
     ``dat`` (movies.dat, ratings.dat separated by ``::``: ml-1m, ml-10m) or ``100k``
     (u.item, u.data). ``folder`` is the directory the archive unpacks to; ``note`` says
     why a pin or a count is missing. ``sha256`` is None where no published value is known.
+    ``tables_sha256`` is the SHA-256 over the bytes of the pinned archive's movies file then its
+    ratings file: the unpacked folder whose files hash to it is the pinned data, and takes the
+    archive's pin as its data checksum (so both give the same run keys).
     """
 
     name: str
@@ -32,6 +35,7 @@ class Release:
     layout: str = "csv"
     folder: str | None = None
     note: str = ""
+    tables_sha256: str | None = None
 
     @property
     def archive_name(self) -> str:
@@ -66,6 +70,7 @@ RELEASES: dict[str, Release] = {
         "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436",
         n_movies=9742,
         n_ratings=100836,
+        tables_sha256="ba5df7a541a3d7ac73e689605beab15987d65c7492f733206520c906544d4fed",
     ),
     "ml-100k": _release("ml-100k", n_movies=1682, n_ratings=100000, layout="100k"),
     "ml-1m": _release(
