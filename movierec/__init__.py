@@ -48,6 +48,7 @@ LAZY_MODULES = {
     "numbers": "numbers",
     "plots": "plots",
     "book": "book",
+    "exercises": "book.exercises",
 }
 
 
