@@ -163,6 +163,8 @@ class TestSmokeBook:
         assert results["check_relative_difference"] < 1e-12
         assert results["epochs"] == 5 + 1 and results["status"] == "finished"
         assert results["final_cost"] < results["first_cost"]
+        assert results["loop_epochs"] == 5 and results["loop_relative_difference"] < 1e-4
+        assert results["timing_seconds"][0] > results["timing_seconds"][1] > 0
 
     def test_optimizer_page_records_each_run_and_states_only_what_they_show(self, smoke_book):
         runs = {(r["optimizer"], r["lr"]): r for r in self.results(smoke_book, "03_optimizers")["runs"]}
@@ -180,7 +182,9 @@ class TestSmokeBook:
         assert results["lists"] and all(len(titles) == 5 for titles in results["lists"].values())
         assert all(not COURSE_TITLES & set(titles) for titles in results["lists"].values())
         assert "sgd lr=0.1" not in results["lists"]
+        assert results["same_list"] and results["torch_list"] == results["lists"][results["best"]]
         page = self.page(smoke_book, "04_recommendations")
+        assert 'movierec recommend "Apollo 13 (1995)" "Toy Story (1995)" "Home Alone (1990)"' in page
         assert "close runs keep the list" not in page
 
     def test_course_page_says_what_this_profile_ran(self, smoke_book):
