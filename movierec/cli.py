@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Sequence
 
@@ -25,6 +26,21 @@ from .runs.store import RunStore
 from .runs.workspace import Workspace
 
 DEFAULT_RUN = TrainConfig()
+LISTING_WIDTH = 100
+#: The run listing's columns, least needed first: dropped in this order (those with one value
+#: for every run before the others) until the listing fits; the key is never dropped nor cut.
+LISTING_DROP_ORDER = (
+    "epochs",
+    "target",
+    "data",
+    "final cost",
+    "status",
+    "stored",
+    "d",
+    "lr",
+    "optimizer",
+    "MB",
+)
 
 
 class Parser(argparse.ArgumentParser):
@@ -116,7 +132,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     rec.add_argument(
         "--run",
         default="",
-        help="run key (default: Adam lr 0.5, d 64, 100 epochs; with --target, that target's recommended run)",
+        help="run key or a unique start of one, as `movierec runs` shows it (default: Adam lr 0.5, d 64, "
+        "100 epochs; with --target, that target's recommended run)",
+    )
+    rec.add_argument(
+        "--all-matches",
+        action="store_true",
+        help="list every movie an ambiguous title matches (without it, all up to 20, else the first 8)",
     )
     rec.add_argument("--top-n", type=int, default=10, help="list length (default: %(default)s)")
     _add_target_options(rec, None)
@@ -129,8 +151,16 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     add_common_arguments(rec)
 
-    runs = commands.add_parser("runs", help="list stored runs, newest first")
-    runs.add_argument("--runs", default="", help="run store folder")
+    runs = commands.add_parser("runs", help="list stored runs, newest first; their sizes; remove runs")
+    runs.add_argument("--runs", default="", help="run store folder (default: $MOVIEREC_RUNS, else runs/)")
+    action = runs.add_mutually_exclusive_group()
+    action.add_argument("--size", action="store_true", help="add each run's disk use, and the total")
+    action.add_argument(
+        "--remove", nargs="+", metavar="KEY", help="remove these runs (keys, or unique starts of keys)"
+    )
+    action.add_argument(
+        "--older-than", type=float, metavar="DAYS", help="remove the runs stored more than DAYS days ago"
+    )
 
 
 def build_parser(prog: str = "movierec") -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
@@ -199,9 +229,10 @@ def cmd_recommend(args: argparse.Namespace) -> None:
             "(a stored run has its own target)"
         )
     ws = open_workspace(args)
-    ws.titles.resolve_all(args.titles)
+    rows = ws.titles.resolve_all(args.titles, all_matches=args.all_matches)
+    print("Inputs: " + "; ".join(ws.titles.titles[row] for row in rows), flush=True)
     if args.run:
-        result = ws.store.load(args.run)
+        result = ws.store.load(ws.store.resolve_key(args.run))
     else:
         result = ws.run(default_run(args.target or DEFAULT_RUN.target, args.ridge, ws.data.release))
     scoring = args.scoring or default_scoring(result.config.target)
@@ -213,12 +244,87 @@ def cmd_recommend(args: argparse.Namespace) -> None:
     show(table[["rank", "title", "score"]].assign(score=table["score"].round(4)))
 
 
+def listing_width() -> int:
+    """The run listing's width: 100 columns, or ``$COLUMNS`` where that is set wider."""
+    try:
+        return max(LISTING_WIDTH, int(os.environ.get("COLUMNS", "")))
+    except ValueError:
+        return LISTING_WIDTH
+
+
+def fit_columns(frame: pd.DataFrame, width: int) -> tuple[pd.DataFrame, list[str]]:
+    """``frame`` without the fewest :data:`LISTING_DROP_ORDER` columns that make its text fit
+    ``width`` uncut, and the columns left out."""
+    droppable = [column for column in LISTING_DROP_ORDER if column in frame.columns]
+    constant = [column for column in droppable if frame[column].nunique(dropna=False) <= 1]
+    order = constant + [column for column in droppable if column not in constant]
+    dropped: list[str] = []
+
+    def widest(table: pd.DataFrame) -> int:
+        return max(map(len, terminal_text(table, width=sys.maxsize).splitlines()), default=0)
+
+    while widest(frame) > width and order:
+        dropped.append(order.pop(0))
+        frame = frame.drop(columns=dropped[-1])
+    return frame, dropped
+
+
+def readable_size(count: int) -> str:
+    """Bytes for a person: ``812 B``, ``4.1 kB``, ``2.5 MB``, ``379.6 MB``, ``1.2 GB`` (powers of 1000)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:,.1f} {unit}"
+    return f"{count} B"
+
+
 def cmd_runs(args: argparse.Namespace) -> None:
-    table = RunStore(args.runs or None).table()
+    store = RunStore(args.runs or None)
+    if args.remove or args.older_than is not None:
+        remove_runs(store, args)
+        return
+    table = store.table(sizes=args.size)
+    total = int(table["bytes"].sum()) if args.size else 0
+    if args.size:
+        table = table.assign(bytes=[readable_size(count) for count in table["bytes"]]).rename(
+            columns={"bytes": "size"}
+        )
     if table.empty:
-        print("no stored runs")
+        print(f"no stored runs in {store.root}")
     else:
-        show(table)
+        width = listing_width()
+        shown, dropped = fit_columns(table, width)
+        print(terminal_text(shown, width=width))
+        if dropped:
+            print(f"(left out to fit {width} columns: {', '.join(dropped)}; set COLUMNS wider to see them)")
+    if args.size:
+        writing = store.being_written()
+        line = f"{len(table)} run{'' if len(table) == 1 else 's'}, {readable_size(total)} in {store.root}"
+        if writing:
+            partial = sum(store.size(key) for key in writing)
+            line += f"; {len(writing)} being written or left half-written, {readable_size(partial)}"
+        print(line)
+
+
+def remove_runs(store: RunStore, args: argparse.Namespace) -> None:
+    """``movierec runs --remove KEY...`` or ``--older-than DAYS``: delete those runs, say which."""
+    if args.remove:
+        keys = [store.resolve_key(text) for text in args.remove]
+        which = ""
+    else:
+        if not (math.isfinite(args.older_than) and args.older_than >= 0):
+            raise ParameterError(
+                f"--older-than {args.older_than:g} is not allowed: give a number of days >= 0"
+            )
+        keys = store.older_than(args.older_than)
+        which = f" stored more than {args.older_than:g} day{'' if args.older_than == 1 else 's'} ago"
+    sizes = {key: store.size(key) for key in keys}
+    for key in store.remove(keys):
+        print(f"removed run {key} ({readable_size(sizes[key])})")
+    noun = "run" if len(keys) == 1 else "runs"
+    print(f"removed {len(keys)} {noun}{which}, {readable_size(sum(sizes.values()))} freed")
+    writing = store.being_written()
+    if writing:
+        print(f"left alone, being written or left half-written: {', '.join(writing)}")
 
 
 COMMANDS = {
@@ -240,6 +346,9 @@ def run(parser: argparse.ArgumentParser, commands: dict, argv: Sequence[str] | N
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted; finished runs are stored and will be reused", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the output went to a pager or `head` that closed early
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 

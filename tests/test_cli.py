@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -25,8 +26,9 @@ def test_recommend_prints_ten_titles_none_an_input(archive, runs_dir):
     done = run_cli("recommend", *SEED_TITLES, "--data", str(archive))
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
-    assert lines[0].startswith("recommendations from run")
-    titles = [line.split(maxsplit=1)[1].rsplit(maxsplit=1)[0] for line in lines[2:]]
+    assert lines[0] == "Inputs: " + "; ".join(SEED_TITLES)
+    assert lines[1].startswith("recommendations from run")
+    titles = [line.split(maxsplit=1)[1].rsplit(maxsplit=1)[0] for line in lines[3:]]
     assert len(titles) == 10
     assert not set(titles) & set(SEED_TITLES)
     assert "Jurassic Park (1993)" in titles
@@ -34,7 +36,9 @@ def test_recommend_prints_ten_titles_none_an_input(archive, runs_dir):
 
 @pytest.mark.integration
 def test_lowercase_title_resolves_and_typo_fails_with_suggestions(archive, runs_dir):
-    assert run_cli("recommend", "toy story", "--data", str(archive)).returncode == 0
+    resolved = run_cli("recommend", "toy story", "the matrix", "--data", str(archive))
+    assert resolved.returncode == 0
+    assert resolved.stdout.splitlines()[0] == "Inputs: Toy Story (1995); Matrix, The (1999)"
     done = run_cli("recommend", "Toy Storyy", "--data", str(archive))
     assert done.returncode == 2
     assert done.stderr.strip() == (
@@ -88,9 +92,31 @@ def test_help_for_every_command():
 def test_star_wars_is_an_ambiguity_naming_the_films_and_matrix_resolves(archive, runs_dir, capsys):
     assert main(["recommend", "Star Wars", "--data", str(archive)]) == 2
     err = capsys.readouterr().err
-    assert "matches" in err and "Star Wars: Episode V - The Empire Strikes Back (1980)" in err
+    assert "matches 13 movies" in err and "Star Wars: Episode V - The Empire Strikes Back (1980)" in err
+    assert err.count("use 'id:") == 13 and "more" not in err  # up to 20 matches, every one is listed
     assert main(["recommend", "matrix", "amelie", "--data", str(archive), "--top-n", "3"]) == 0
     assert "recommendations from run" in capsys.readouterr().out
+
+
+@pytest.mark.integration
+def test_an_ambiguity_of_more_than_20_offers_all_matches(archive, runs_dir, capsys):
+    assert main(["recommend", "dragon", "--data", str(archive)]) == 2
+    err = capsys.readouterr().err
+    assert "matches 41 movies" in err and err.count("use 'id:") == 8
+    assert "and 33 more (--all-matches" in err and err.count("\n") == 1
+    assert main(["recommend", "dragon", "--all-matches", "--data", str(archive)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("use 'id:") == 41 and "more" not in err
+
+
+@pytest.mark.integration
+def test_recommend_takes_the_run_by_a_unique_start_of_its_key(archive, runs_dir, capsys):
+    assert main(["train", "--dim", "4", "--epochs", "2", "--data", str(archive)]) == 0
+    key = capsys.readouterr().out.splitlines()[-1].split()[1].rstrip(":")
+    assert main(["recommend", "toy story", "--run", key[:5], "--data", str(archive), "--top-n", "3"]) == 0
+    assert f"recommendations from run {key} " in capsys.readouterr().out
+    assert main(["recommend", "toy story", "--run", "x" + key[:5], "--data", str(archive)]) == 2
+    assert "is not a run key" in capsys.readouterr().err
 
 
 @pytest.mark.integration
@@ -107,9 +133,8 @@ def test_a_yaml_profile_with_1e_minus_5_runs_and_the_listing_fits(archive, runs_
     assert main(["runs", "--runs", str(runs_dir)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert max(len(line) for line in lines) <= 100
-    assert (
-        lines[0].split()[:5] == ["stored", "key", "data", "target", "optimizer"] and "final cost" in lines[0]
-    )
+    assert lines[0].split()[:3] == ["stored", "key", "data"] and "final cost" in lines[0]
+    assert "optimizer" in lines[0] and re.fullmatch(r"[0-9a-f]{16}", lines[1].split()[2])
     assert "adam" in lines[1] and "ml-latest-small" in lines[1]  # newest first
 
 
@@ -153,3 +178,70 @@ def test_the_torchrun_entry_trains_as_a_one_rank_job(archive, runs_dir, monkeypa
     assert done.stdout.splitlines()[-1].startswith("run ")
     assert "recommend" not in done.stdout
     assert main(["train", *options]) == 0  # the one-process command finds the same stored run
+
+
+def synthetic_store(folder) -> list[str]:
+    """Runs of every listing column's widest kind: a long data label, a whitened target, a diverged run."""
+    import numpy as np
+
+    from conftest import random_likes
+    from movierec.data import Likes
+    from movierec.model.train import TrainConfig
+    from movierec.runs.store import RunStore
+    from movierec.runs.study import sweep
+
+    likes = Likes(matrix=random_likes(30, 20, 0.3, seed=3), user_ids=np.arange(30), movie_ids=np.arange(20))
+    store = RunStore(folder)
+    configs = [
+        TrainConfig(optimizer="adam", lr=0.1, epochs=3, dim=2),
+        TrainConfig(optimizer="sgd", lr=1e6, epochs=30, dim=2),
+        TrainConfig(optimizer="rmsprop", lr=0.01, epochs=3, dim=2, target="whitened", ridge=300.0),
+    ]
+    results = sweep(configs[:2], likes, "a" * 64, store, data_label="ml-latest-small train split (seed 0)")
+    results += sweep(configs[2:], likes, "b" * 64, store, data_label="ml-latest-small")
+    return [result.key for result in results]
+
+
+def test_the_run_listing_shows_whole_keys_within_100_columns(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    keys = synthetic_store(tmp_path)
+    for extra in ([], ["--size"]):
+        assert main(["runs", "--runs", str(tmp_path), *extra]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert max(len(line) for line in lines) <= 100, "\n".join(lines)
+        assert all(any(key in line.split() for line in lines) for key in keys)
+        assert "…" not in "".join(lines)
+    assert lines[0].split()[-1] == "size" and lines[-1].startswith("3 runs, ") and " kB in " in lines[-1]
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["runs", "--runs", str(tmp_path)]) == 0
+    wide = capsys.readouterr().out.splitlines()
+    assert wide[0].split()[:3] == ["stored", "key", "data"] and "diverged@" in "".join(wide)
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d ", wide[1])
+
+
+def test_runs_are_removed_by_key_start_or_age_and_errors_are_one_line(tmp_path, capsys):
+    keys = synthetic_store(tmp_path)
+    assert main(["runs", "--runs", str(tmp_path), "--remove", keys[0][:6]]) == 0
+    out = capsys.readouterr().out
+    assert f"removed run {keys[0]} (" in out and "removed 1 run, " in out
+    assert main(["runs", "--runs", str(tmp_path), "--remove", keys[0]]) == 2
+    assert "is not stored" in capsys.readouterr().err
+    partial = tmp_path / "0123456789abcdef"
+    partial.mkdir()
+    assert main(["runs", "--runs", str(tmp_path), "--older-than", "1"]) == 0
+    assert "removed 0 runs stored more than 1 day ago" in capsys.readouterr().out
+    assert main(["runs", "--runs", str(tmp_path), "--older-than", "0"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "removed 2 runs" in out and "left alone, being written or left half-written: 0123456789abcdef" in out
+    )
+    assert partial.is_dir() and main(["runs", "--runs", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith("no stored runs")
+    for args, message in [
+        (["--older-than", "-2"], "--older-than -2 is not allowed: give a number of days >= 0"),
+        (["--remove", "nope"], "'nope' is not a run key"),
+        (["--size", "--older-than", "3"], "not allowed with argument"),
+    ]:
+        assert main(["runs", "--runs", str(tmp_path), *args]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err

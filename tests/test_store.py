@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +15,7 @@ import pytest
 import movierec.runs.study as study_module
 from conftest import random_likes
 from movierec.data import Likes
-from movierec.errors import StoreError
+from movierec.errors import ParameterError, StoreError
 from movierec.model.train import TrainConfig, train
 from movierec.runs.store import RunStore
 from movierec.runs.study import summary_table, sweep
@@ -93,3 +97,78 @@ def test_store_table_lists_runs(tmp_path, small_likes):
     store = RunStore(tmp_path)
     store.save(train(small_likes, epochs=2, dim=2))
     assert store.table()["status"].tolist() == ["finished"]
+
+
+def stored_runs(store: RunStore, likes: Likes, count: int) -> list[str]:
+    configs = [TrainConfig(optimizer="adam", lr=0.1 / 2**number, epochs=2, dim=2) for number in range(count)]
+    return [result.key for result in sweep(configs, likes, "data", store)]
+
+
+def test_a_unique_start_of_a_key_names_its_run(tmp_path, small_likes):
+    store = RunStore(tmp_path)
+    keys = stored_runs(store, small_likes, 3)
+    assert all(store.resolve_key(key[:n]) == key for key in keys for n in (12, 16))
+    assert store.resolve_key(keys[0].upper()) == keys[0]
+    missing = next(digit for digit in "0123456789abcdef" if not any(key.startswith(digit) for key in keys))
+    with pytest.raises(StoreError, match=rf"no stored run's key starts with '{missing}' in .*movierec runs"):
+        store.resolve_key(missing)
+    with pytest.raises(StoreError, match="'not-a-key' is not a run key: keys are 16 hexadecimal digits"):
+        store.resolve_key("not-a-key")
+
+
+def test_an_ambiguous_start_lists_the_runs(tmp_path, small_likes):
+    store = RunStore(tmp_path)
+    keys = stored_runs(store, small_likes, 1)
+    twin = keys[0][:6] + "0" * 10 if keys[0][6:] != "0" * 10 else keys[0][:6] + "1" * 10
+    shutil.copytree(store.path(keys[0]), store.path(twin))
+    with pytest.raises(StoreError, match=rf"'{keys[0][:6]}' is ambiguous: 2 stored runs start with it"):
+        store.resolve_key(keys[0][:6])
+
+
+def test_removal_is_atomic_and_never_touches_a_run_being_written(tmp_path, small_likes, monkeypatch):
+    store = RunStore(tmp_path)
+    first, second, third = stored_runs(store, small_likes, 3)
+    half_written = store.path("0123456789abcdef")
+    half_written.mkdir()
+    (half_written / "embeddings.npy").write_bytes(b"partial")
+    rewriting = store.path(third) / ".meta.json.k2j4.tmp"
+    rewriting.write_text("{")
+    assert store.being_written() == sorted(["0123456789abcdef", third])
+    with pytest.raises(StoreError, match=f"run {third} is being written .*nothing was removed"):
+        store.remove([first, third])
+    with pytest.raises(StoreError, match="run 0123456789abcdef is being written"):
+        store.remove(["0123456789abcdef"])
+    with pytest.raises(StoreError, match="run 'fedcba9876543210' is not stored"):
+        store.remove(["fedcba9876543210"])
+    assert store.path(first).is_dir() and set(store.keys()) == {first, second, third}
+
+    def killed_half_way(path, ignore_errors=False):
+        (Path(path) / "embeddings.npy").unlink()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(shutil, "rmtree", killed_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        store.remove([first])
+    monkeypatch.undo()
+    assert first not in store.keys() and store.find(TrainConfig(lr=0.1, epochs=2, dim=2), "data") is None
+    assert first not in store.table()["key"].tolist()
+    assert store.remove([second]) == [second]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["0123456789abcdef", third])
+
+
+def test_runs_older_than_some_days_and_their_sizes(tmp_path, small_likes):
+    store = RunStore(tmp_path)
+    old, new = stored_runs(store, small_likes, 2)
+    long_ago = time.time() - 40 * 86_400
+    os.utime(store.path(old) / "meta.json", (long_ago, long_ago))
+    assert store.older_than(30) == [old] and sorted(store.older_than(0)) == sorted([old, new])
+    with pytest.raises(ParameterError, match="days=-1 is not allowed"):
+        store.older_than(-1)
+    files = list(store.path(new).iterdir())
+    assert store.size(new) == sum(path.stat().st_size for path in files) > 0
+    table = store.table(sizes=True)
+    assert table["key"].tolist() == [new, old] and table["bytes"].tolist() == [
+        store.size(new),
+        store.size(old),
+    ]
+    assert table["stored"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d").all()

@@ -86,3 +86,26 @@ def test_star_wars_lists_the_star_wars_films(movielens):
     message = str(caught.value)
     assert "Star Wars: Episode IV - A New Hope (1977)" in message
     assert "Star Maps" not in message and "Car Wash" not in message
+
+
+def test_an_ambiguity_lists_every_match_up_to_twenty_else_offers_all_matches():
+    import pandas as pd
+
+    from movierec.data.titles import MAX_LISTED, TitleIndex
+
+    def catalogue(count: int) -> TitleIndex:
+        titles = [f"Dragon Tale {number} (2000)" for number in range(count)]
+        return TitleIndex(pd.DataFrame({"movieId": range(1, count + 1), "title": titles, "genres": "Drama"}))
+
+    with pytest.raises(TitleError) as caught:
+        catalogue(MAX_LISTED).resolve("dragon tale")
+    assert str(caught.value).count("use 'id:") == MAX_LISTED and "more" not in str(caught.value)
+    with pytest.raises(TitleError) as caught:
+        catalogue(MAX_LISTED + 1).resolve_all(["dragon tale"])
+    assert str(caught.value).count("use 'id:") == 8
+    assert str(caught.value).endswith(
+        f"and {MAX_LISTED + 1 - 8} more (--all-matches, or all_matches=True, lists them all)"
+    )
+    with pytest.raises(TitleError) as caught:
+        catalogue(MAX_LISTED + 1).resolve_all(["dragon tale"], all_matches=True)
+    assert str(caught.value).count("use 'id:") == MAX_LISTED + 1

@@ -5,7 +5,8 @@ A typed title is tried, in order, as ``id:<movieId>``; as the exact catalogue ti
 front or dropped, and each alternate title in parentheses, such as "Amelie" for "Amelie
 (Fabuleux destin d'Amélie Poulain, Le) (2001)"); then as whole words inside a form ("Star
 Wars"), then as a substring of one. A single match resolves; several are an ambiguity that
-lists them; none gets up to five close spellings. The in-page recommender's script
+lists them (all of them up to twenty, else the first few and how to see the rest); none gets
+up to five close spellings. The in-page recommender's script
 (:mod:`movierec.book.widget`) derives the same forms in the browser, and a test holds it to these.
 Book page: "Recommendations".
 """
@@ -22,7 +23,8 @@ import pandas as pd
 from ..errors import TitleError
 
 MAX_SUGGESTIONS = 5
-MAX_LISTED = 8
+MAX_LISTED = 20  # an ambiguity lists every match up to this many
+LISTED_OF_MANY = 8  # past it, the first this many and how to list them all
 QUOTE_LIMIT = 60
 ARTICLES = (
     "The",
@@ -156,8 +158,9 @@ class TitleIndex:
                 return rows
         return []
 
-    def resolve(self, title: str) -> int:
-        """Row of the single movie that ``title`` names, else a :class:`TitleError`."""
+    def resolve(self, title: str, all_matches: bool = False) -> int:
+        """Row of the single movie that ``title`` names, else a :class:`TitleError`; an ambiguity
+        lists every match up to :data:`MAX_LISTED` of them, or with ``all_matches``."""
         if not isinstance(title, str) or not title.strip():
             raise TitleError(f"empty title {quoted(title)}: give a movie title such as 'Toy Story (1995)'")
         by_id = _ID_FORM.match(title)
@@ -170,10 +173,15 @@ class TitleIndex:
         if len(rows) == 1:
             return rows[0]
         if rows:
+            shown = rows if all_matches or len(rows) <= MAX_LISTED else rows[:LISTED_OF_MANY]
             listed = "; ".join(
-                f"{self.titles[r]} (movieId {self.ids[r]}, use 'id:{self.ids[r]}')" for r in rows[:MAX_LISTED]
+                f"{self.titles[r]} (movieId {self.ids[r]}, use 'id:{self.ids[r]}')" for r in shown
             )
-            more = f"; and {len(rows) - MAX_LISTED} more" if len(rows) > MAX_LISTED else ""
+            more = (
+                f"; and {len(rows) - len(shown)} more (--all-matches, or all_matches=True, lists them all)"
+                if len(shown) < len(rows)
+                else ""
+            )
             raise TitleError(f"title {quoted(title)} matches {len(rows)} movies: {listed}{more}")
         raise TitleError(self._unknown_message(title))
 
@@ -198,7 +206,7 @@ class TitleIndex:
         )
         return f"unknown title {quoted(title)}: {hint}"
 
-    def resolve_all(self, titles: Sequence[str]) -> list[int]:
+    def resolve_all(self, titles: Sequence[str], all_matches: bool = False) -> list[int]:
         """Rows for ``titles`` (in order, each once); an error names every title at fault."""
         if isinstance(titles, str):
             titles = [titles]
@@ -208,7 +216,7 @@ class TitleIndex:
         problems = []
         for title in titles:
             try:
-                row = self.resolve(title)
+                row = self.resolve(title, all_matches)
             except TitleError as error:
                 problems.append(str(error))
                 continue

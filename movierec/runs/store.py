@@ -3,7 +3,10 @@
 Each file is written to a temporary name and renamed into place, and ``meta.json``
 (which holds the SHA-256 of the other two) is written last: a run killed half-way
 leaves no ``meta.json``, and a damaged file fails its checksum, so neither is ever read
-as a result. Book page: "Re-run it yourself".
+as a result. A run folder without ``meta.json``, or holding a temporary file, is a run being
+written: removing runs never touches one. Removal renames a run's folder out of the store
+before deleting it, so no half-deleted run is ever read as complete. Book page: "Re-run it
+yourself".
 """
 
 from __future__ import annotations
@@ -13,8 +16,12 @@ import io
 import json
 import os
 import re
+import shutil
 import tempfile
+import time
+from collections.abc import Iterable
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +58,10 @@ LISTING_COLUMNS = [
     "final cost",
 ]
 RUN_KEY = re.compile(r"[0-9a-f]{16}")
+KEY_START = re.compile(r"[0-9a-f]{1,16}")
+TEMPORARY = ".*.tmp"  # what atomic_write writes before its rename
+REMOVING = ".removing-"  # a run folder renamed out of the store, being deleted
+SECONDS_PER_DAY = 86_400
 
 
 def default_runs_dir() -> Path:
@@ -196,14 +207,95 @@ class RunStore:
         """Keys of runs whose metadata is present (not checked)."""
         if not self.root.is_dir():
             return []
-        return sorted(p.parent.name for p in self.root.glob(f"*/{META}"))
+        return sorted(p.parent.name for p in self.root.glob(f"*/{META}") if RUN_KEY.fullmatch(p.parent.name))
 
-    def table(self) -> pd.DataFrame:
-        """One row per stored run, newest first: when, key, what it trained on, its target,
-        optimizer, lr, d, epochs, status and final cost (``damaged`` when the run cannot be read)."""
+    def resolve_key(self, text: str) -> str:
+        """The run key ``text`` names: a full 16-digit key, or the start of exactly one stored
+        run's key (``movierec runs`` shows them); a :class:`StoreError` otherwise."""
+        given = str(text).strip().lower()
+        if RUN_KEY.fullmatch(given):
+            return given
+        if not KEY_START.fullmatch(given):
+            shown = given if len(given) <= 40 else given[:39] + "…"
+            raise StoreError(
+                f"{shown!r} is not a run key: keys are 16 hexadecimal digits, or the start of one "
+                f"(see `movierec runs`)"
+            )
+        matches = [key for key in self.keys() if key.startswith(given)]
+        if not matches:
+            raise StoreError(f"no stored run's key starts with {given!r} in {self.root}: see `movierec runs`")
+        if len(matches) > 1:
+            listed = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
+            raise StoreError(
+                f"run key {given!r} is ambiguous: {len(matches)} stored runs start with it ({listed}): "
+                f"give more digits"
+            )
+        return matches[0]
+
+    def stored_at(self, key: str) -> float:
+        """When run ``key`` was stored (its metadata's modification time, seconds since the epoch)."""
+        return (self.path(key) / META).stat().st_mtime
+
+    def size(self, key: str) -> int:
+        """Bytes the files of run ``key`` take (0 for a folder that is gone)."""
+        return _folder_bytes(self.path(key))
+
+    def being_written(self) -> list[str]:
+        """The store's run folders that are being written (or were left half-written by a
+        killed run): no ``meta.json`` yet, or a temporary file inside. Never removed."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            folder.name
+            for folder in self.root.iterdir()
+            if RUN_KEY.fullmatch(folder.name) and folder.is_dir() and self._in_use(folder.name)
+        )
+
+    def _in_use(self, key: str) -> bool:
+        folder = self.path(key)
+        return not (folder / META).exists() or any(folder.glob(TEMPORARY))
+
+    def older_than(self, days: float) -> list[str]:
+        """Keys of the stored runs (not being written) stored more than ``days`` days ago."""
+        if isinstance(days, bool) or not isinstance(days, (int, float)) or not days >= 0:
+            raise ParameterError(f"days={days!r} is not allowed: days must be a number >= 0")
+        cutoff = time.time() - days * SECONDS_PER_DAY
+        return [key for key in self.keys() if not self._in_use(key) and self.stored_at(key) < cutoff]
+
+    def remove(self, keys: Iterable[str]) -> list[str]:
+        """Delete the runs ``keys`` (full keys); return them. Each run's folder is renamed out of
+        the store, then deleted, so no reader ever finds half a run. All are checked first: a key
+        not stored, or a run being written, is a :class:`StoreError` and nothing is removed."""
+        keys = list(dict.fromkeys(keys))
+        for key in keys:
+            if not RUN_KEY.fullmatch(key) or not (self.path(key)).is_dir():
+                raise StoreError(f"run {key!r} is not stored in {self.root}: nothing was removed")
+            if self._in_use(key):
+                raise StoreError(
+                    f"run {key} is being written (no meta.json yet, or temporary files): "
+                    f"nothing was removed; try again once it is stored"
+                )
+        for key in keys:
+            parting = self.root / f"{REMOVING}{key}-{os.getpid()}"
+            try:
+                os.rename(self.path(key), parting)
+            except OSError as error:
+                raise StoreError(
+                    f"cannot remove run {key} from {self.root} ({error.strerror or error}): "
+                    f"make the folder writable"
+                ) from error
+            shutil.rmtree(parting, ignore_errors=True)
+        for leftover in self.root.glob(f"{REMOVING}*"):  # a removal killed half-way
+            shutil.rmtree(leftover, ignore_errors=True)
+        return keys
+
+    def table(self, sizes: bool = False) -> pd.DataFrame:
+        """One row per stored run, newest first: when (local time), key, what it trained on, its
+        target, optimizer, lr, d, epochs, status and final cost (``damaged`` when the run cannot
+        be read); with ``sizes``, the bytes its files take (``bytes``)."""
         rows = []
         for key in self.keys():
-            stored = (self.path(key) / META).stat().st_mtime
+            stored = self.stored_at(key)
             try:
                 meta, config = self._meta(key)
                 history = pd.read_csv(self.path(key) / HISTORY, usecols=["cost"])
@@ -225,9 +317,22 @@ class RunStore:
                 )
             except (StoreError, OSError, ValueError, KeyError, IndexError):
                 rows.append({"stored": stored, "key": key, "status": "damaged"})
+            if sizes:
+                rows[-1]["bytes"] = self.size(key)
+        columns = LISTING_COLUMNS + (["bytes"] if sizes else [])
         if not rows:
-            return pd.DataFrame(columns=LISTING_COLUMNS)
-        table = pd.DataFrame(rows, columns=LISTING_COLUMNS)
+            return pd.DataFrame(columns=columns)
+        table = pd.DataFrame(rows, columns=columns)
         table = table.sort_values(["stored", "key"], ascending=[False, True], kind="stable")
-        table["stored"] = pd.to_datetime(table["stored"], unit="s").dt.strftime("%Y-%m-%d %H:%M")
+        table["stored"] = [
+            datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M") for when in table["stored"]
+        ]
         return table.reset_index(drop=True)
+
+
+def _folder_bytes(folder: Path) -> int:
+    """Bytes of the files directly in ``folder`` (a run's folder is flat); 0 when it is gone."""
+    try:
+        return sum(entry.stat().st_size for entry in folder.iterdir() if entry.is_file())
+    except OSError:
+        return 0
