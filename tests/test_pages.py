@@ -190,13 +190,14 @@ def test_gated_solutions_lose_their_code_and_fences():
                 "source": "```{solution-start} e\n:class: dropdown\n```\n",
             },
             {"cell_type": "code", "metadata": {"tags": ["solution"]}, "source": "def answer(): return 1"},
-            {"cell_type": "markdown", "metadata": {}, "source": "```{solution-end}\n```\n"},
+            {"cell_type": "markdown", "metadata": {}, "source": "```{solution-end}\n```\n\nNext."},
         ]
     }
     scrubbed = strip_notebook_solutions(notebook)
     sources = [cell["source"] for cell in scrubbed["cells"]]
     assert "Write it." in sources[0] and "def answer(): ..." in sources[1]
-    assert not any("return 1" in source or "{solution" in source for source in sources)
+    assert not any("return 1" in source or "{solution" in source or "Hint" in source for source in sources)
+    assert sources[-1].strip() == "Next."
 
 
 def test_a_dataframe_is_glued_as_the_books_table(monkeypatch):
@@ -279,7 +280,11 @@ def _run(optimizer: str, lr: float, costs: list[float], status: str = "finished"
 
 
 def test_the_smaller_start_answer_names_the_optimizer_that_gains_and_sgds_range():
-    before = [_run("adam", 0.1, [9, 4]), _run("sgd", 1e-4, [9, math.inf], "diverged"), _run("sgd", 1e-5, [9, 8])]
+    before = [
+        _run("adam", 0.1, [9, 4]),
+        _run("sgd", 1e-4, [9, math.inf], "diverged"),
+        _run("sgd", 1e-5, [9, 8]),
+    ]
     after = [_run("adam", 0.1, [5, 2]), _run("sgd", 1e-4, [5, 3]), _run("sgd", 1e-5, [5, 4])]
     text = prose.smaller_start_answer(before, after)
     assert text.startswith("SGD with momentum 0.9 benefits more: its lowest final cost falls 2.67 times")
@@ -297,5 +302,7 @@ def test_the_longer_training_answer_says_which_rates_improve_flatten_or_rise():
     ]
     text = prose.longer_training_answer(longer, 1)
     assert text.startswith("From epoch 1 to 2, Adam still improves at 0.01 (6 to 5)")
-    assert "has flattened, within 1%, at 0.1" in text and "ends higher than at epoch 1 at 0.5 (2 to 3)" in text
+    assert (
+        "has flattened, within 1%, at 0.1" in text and "ends higher than at epoch 1 at 0.5 (2 to 3)" in text
+    )
     assert "diverges at 1 (diverged at epoch 1)" in text and " ; " not in text

@@ -38,15 +38,34 @@ def strip_solution_blocks(markdown: str) -> str:
     return _SOLUTION_BLOCK.sub("", markdown)
 
 
+_GATED_START = re.compile(r"^(?P<fence>`{3,}|:{3,})\{solution-start\}.*?^(?P=fence)[ \t]*$", re.M | re.S)
+_GATED_END = re.compile(r"^(?P<fence>`{3,}|:{3,})\{solution-end\}.*?^(?P=fence)[ \t]*$\n?", re.M | re.S)
+
+
 def strip_notebook_solutions(notebook: dict[str, Any]) -> dict[str, Any]:
-    """A notebook (as JSON) without cells tagged ``solution`` and without solution blocks."""
-    cells = []
+    """A notebook (as JSON) without cells tagged ``solution``, without solution blocks, and
+    without gated solutions: everything from a ``{solution-start}`` fence to its
+    ``{solution-end}`` fence, across cells, goes."""
+    cells, inside = [], False
     for cell in notebook.get("cells", []):
-        if SOLUTION_TAG in cell.get("metadata", {}).get("tags", []):
-            continue
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         if cell.get("cell_type") == "markdown":
-            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            cell = {**cell, "source": strip_solution_blocks(source)}
+            kept = []
+            while True:
+                if inside:
+                    end = _GATED_END.search(source)
+                    if end is None:
+                        break
+                    source, inside = source[end.end() :], False
+                start = _GATED_START.search(source)
+                if start is None:
+                    kept.append(source)
+                    break
+                kept.append(source[: start.start()])
+                source, inside = source[start.end() :], True
+            cell = {**cell, "source": strip_solution_blocks("".join(kept))}
+        elif inside or SOLUTION_TAG in cell.get("metadata", {}).get("tags", []):
+            continue
         cells.append(cell)
     return {**notebook, "cells": cells}
 
