@@ -1,7 +1,8 @@
 """The book driver: run the study, execute the notebooks with papermill, build the HTML.
 
-``movierec book --profile NAME`` (behind ``make book``) validates the profile against every
-chapter notebook's parameters before any work, trains the runs the chapters read (stored
+``movierec book --profile NAME`` (behind ``make book``) validates the profile whole (every
+value, and against every chapter notebook's parameters) before any work, its titles and sizes
+against the data before any run, trains the runs the chapters read (stored
 runs are reused), executes each chapter into ``book/executed/`` (skipped when its source,
 parameters and the package are unchanged), then runs ``jupyter-book build -W -n
 --keep-going``. The chapters are those ``_toc.yml`` lists under ``book/executed/``: adding
@@ -36,7 +37,16 @@ from ..model.train import TrainConfig, TrainResult, machine_description
 from ..runs.workspace import Workspace
 from .course import COURSE_SWEEP_EPOCHS, course_adam_config, course_sweep_configs
 from .pages import read_results
-from .profiles import PARAMETERS, TYPE_WORDS, defaults, load_profile, profile_path, study_configs
+from .profiles import (
+    PARAMETERS,
+    TYPE_WORDS,
+    check_with_data,
+    defaults,
+    load_profile,
+    profile_path,
+    shown_path,
+    study_configs,
+)
 
 NOTEBOOK_DIR = Path("notebooks")
 EXECUTED_DIR = Path("book") / "executed"
@@ -403,9 +413,13 @@ def book_configs(params: dict[str, Any]) -> list[TrainConfig]:
     return [model, *study_configs(params), *course_runs]
 
 
-def prepare_runs(params: dict[str, Any], configs: list[TrainConfig], say: Say) -> list[TrainResult]:
-    """Run (or reuse) ``configs`` on the profile's data, with progress bars in a terminal."""
+def prepare_runs(
+    params: dict[str, Any], configs: list[TrainConfig], say: Say, source: str = "the profile"
+) -> list[TrainResult]:
+    """Open the profile's data, check what the profile ``source`` asks of it (titles, sizes:
+    :func:`check_with_data`), then run (or reuse) ``configs``, with progress bars in a terminal."""
     ws = Workspace.open(params["data_path"], params["dataset"], params["runs_dir"])
+    check_with_data(params, ws, source)
     for config in configs:
         config.resolved_dim(ws.likes.n_movies)
     missing = [config for config in configs if ws.store.find(config, ws.data.checksum) is None]
@@ -472,20 +486,8 @@ def build_book(
     unused = sorted(set(chosen) - set().union(*declared.values()))
     if unused:
         raise ParameterError(f"profile {profile!r} sets {', '.join(unused)}, which no notebook declares")
-    if "target_lrs" in set().union(*declared.values()):
-        from ..judging.targets import check_search
-
-        check_search(
-            params["target_dims"],
-            params["target_lrs"],
-            params["target_init_stds"],
-            params["target_ridges"],
-            params["target_sgd_fractions"],
-            params["epochs"],
-            params["dataset"],
-        )
     say(f"profile {profile_path(profile, root).stem}: {len(declared)} chapters, parameters checked")
-    runs = prepare_runs(params, book_configs(params), say)
+    runs = prepare_runs(params, book_configs(params), say, shown_path(profile_path(profile, root)))
     fingerprint = package_fingerprint()
     paths = notebook_paths(root)
     execute_chapters(

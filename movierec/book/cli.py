@@ -14,11 +14,12 @@ from ..cli import COMMANDS, add_common_arguments, build_parser, open_workspace, 
 from ..data import DEFAULT_RELEASE
 from ..errors import ParameterError
 from ..runs.study import summary_table
-from .profiles import load_profile, study_configs
+from .profiles import check_with_data, defaults, load_profile, profile_path, shown_path, study_configs
 
 
 def cmd_sweep(args: argparse.Namespace) -> None:
-    """Train (or reuse) every run of a profile's optimizer study and print its summary table."""
+    """Train (or reuse) every run of a profile's optimizer study and print its summary table; the
+    profile is checked whole first (its values, then its titles and sizes against the data)."""
     params = load_profile(args.profile)
     dataset = args.dataset or params.get("dataset", DEFAULT_RELEASE)
     if params.get("dataset", dataset) != dataset:
@@ -27,6 +28,7 @@ def cmd_sweep(args: argparse.Namespace) -> None:
         )
     configs = study_configs({**params, "dataset": dataset})
     ws = open_workspace(args, dataset)
+    check_with_data({**defaults(), **params, "dataset": dataset}, ws, shown_path(profile_path(args.profile)))
     for config in configs:
         config.resolved_dim(ws.likes.n_movies)
     show(summary_table(ws.sweep(configs)))

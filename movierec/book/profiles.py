@@ -2,8 +2,11 @@
 
 Every notebook's ``parameters`` cell declares a subset of :data:`PARAMETERS` with the
 same types and defaults (a test holds them to it). A profile (``book/profiles/*.yml``)
-sets any of them; an unknown name or a wrong type is an error naming the parameter and
-what it allows (papermill itself would only warn). Book page: "Re-run it yourself".
+sets any of them; an unknown name, a wrong type or a value its use refuses is an error naming
+the profile file, the parameter's path (``study_lrs.adam[0]``) and what it allows, found when
+the profile is loaded (papermill itself would only warn); what depends on the data (the
+titles, sizes against the number of movies) is checked as soon as the data is open, before
+any run (:func:`check_with_data`). Book page: "Re-run it yourself".
 """
 
 from __future__ import annotations
@@ -11,14 +14,19 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from ..errors import ParameterError
+from ..errors import MovierecError, ParameterError
+from ..model.cost import check_target
 from ..model.train import TrainConfig, config_grid
+
+if TYPE_CHECKING:
+    from ..runs.workspace import Workspace
 
 PROFILE_DIR = Path("book") / "profiles"
 COURSE_TITLES = ["Apollo 13 (1995)", "Toy Story (1995)", "Home Alone (1990)"]
@@ -237,8 +245,17 @@ def profile_path(profile: str | os.PathLike, root: Path | None = None) -> Path:
     return candidate
 
 
+def shown_path(path: Path) -> str:
+    """``path`` as a message names it: relative to the working folder when inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def load_profile(profile: str | os.PathLike, root: Path | None = None) -> dict[str, Any]:
-    """The parameters a profile sets, validated (its other parameters keep their defaults)."""
+    """The parameters a profile sets, validated whole: names, types and every value
+    (:func:`check_values`); its other parameters keep their defaults."""
     path = profile_path(profile, root)
     try:
         values = yaml.load(path.read_text(encoding="utf-8"), Loader=ProfileLoader) or {}
@@ -246,17 +263,161 @@ def load_profile(profile: str | os.PathLike, root: Path | None = None) -> dict[s
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or type(error).__name__
-        raise ParameterError(f"profile {path} is not valid YAML{where}: {problem}") from None
+        raise ParameterError(f"profile {shown_path(path)} is not valid YAML{where}: {problem}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ParameterError(
-            f"profile {path} cannot be read as UTF-8 text ({error}): save it as a YAML text file"
+            f"profile {shown_path(path)} cannot be read as UTF-8 text ({error}): save it as a YAML text file"
         ) from None
     if not isinstance(values, dict):
-        raise ParameterError(f"profile {path} must be a mapping of parameter: value")
+        raise ParameterError(f"profile {shown_path(path)} must be a mapping of parameter: value")
     try:
-        return validate_parameters(values)
+        checked = validate_parameters(values)
+        check_values({**defaults(), **checked})
     except ParameterError as error:
-        raise ParameterError(f"profile {path}: {error}") from None
+        raise ParameterError(f"profile {shown_path(path)}: {error}") from None
+    return checked
+
+
+def _reason(error: MovierecError) -> str:
+    """What a library check says is allowed, without its own ``name=value is not allowed:``."""
+    text = str(error)
+    return text.split(" is not allowed: ", 1)[1] if " is not allowed: " in text else text
+
+
+def _check(path: str, value: Any, rule: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """``rule(*args, **kwargs)``, a library check; a refusal is raised again naming ``path``."""
+    try:
+        rule(*args, **kwargs)
+    except ParameterError as error:
+        raise ParameterError(f"{path}={value!r} is not allowed: {_reason(error)}") from None
+
+
+def _require(path: str, value: Any, allowed: bool, rule: str) -> None:
+    if not allowed:
+        raise ParameterError(f"{path}={value!r} is not allowed: {rule}")
+
+
+def _rates(name: str, rates: dict[str, list[float]], **run: Any) -> None:
+    """Each optimizer of a ``{optimizer: [rates]}`` parameter, and each rate, as a run takes them."""
+    for optimizer, values in rates.items():
+        _check(f"{name}.{optimizer}", optimizer, TrainConfig, optimizer=optimizer)
+        for number, lr in enumerate(values):
+            _check(f"{name}.{optimizer}[{number}]", lr, TrainConfig, optimizer=optimizer, lr=lr, **run)
+
+
+def _each(name: str, values: list[Any], rule: Callable[..., Any], **fixed: Any) -> None:
+    """``rule(value, **fixed)`` for each item of a list parameter, named ``name[i]``."""
+    for number, value in enumerate(values):
+        _check(f"{name}[{number}]", value, rule, value, **fixed)
+
+
+def _baseline_grids(grids: dict[str, dict[str, list[float]]]) -> None:
+    from ..judging.baselines import checked_grids
+
+    checked_grids(grids)  # its messages name baseline_grids and what is allowed
+    rules = {
+        ("ease", "lam"): (lambda v: v > 0, "the EASE ridge lambda must be a positive number"),
+        ("als", "factors"): (lambda v: v == int(v) and v >= 1, "ALS factors must be a whole number >= 1"),
+        ("als", "reg"): (lambda v: v >= 0, "the ALS regularization must be a number >= 0"),
+    }
+    for baseline, grid in grids.items():
+        for option, values in grid.items():
+            allowed, rule = rules.get((baseline, option), (lambda v: True, ""))
+            for number, value in enumerate(values):
+                _require(f"baseline_grids.{baseline}.{option}[{number}]", value, allowed(value), rule)
+
+
+def _config_with(value: Any, field: str = "dim", **fixed: Any) -> TrainConfig:
+    """A run with ``field`` set to ``value``: its rules are the parameter's."""
+    return TrainConfig(**{field: value}, **fixed)
+
+
+def _ridge(ridge: float) -> float | None:
+    return check_target("whitened", ridge)
+
+
+def check_values(values: dict[str, Any]) -> None:
+    """Every value of ``values`` (type-checked book parameters) against what its use allows,
+    before any data is read or run trained: the first refusal is a :class:`ParameterError`
+    naming the parameter's path (``study_lrs.adam[0]``) and the rule."""
+    from ..judging.targets import check_search
+
+    run = {key: values[key] for key in ("epochs", "init_std", "seed", "dataset")}
+    for name in ("dataset", "dim", "epochs", "init_std", "seed"):
+        _check(name, values[name], _config_with, values[name], name)
+    _check("model_optimizer", values["model_optimizer"], TrainConfig, optimizer=values["model_optimizer"])
+    _check(
+        "model_lr",
+        values["model_lr"],
+        TrainConfig,
+        optimizer=values["model_optimizer"],
+        lr=values["model_lr"],
+    )
+    _rates("study_lrs", values["study_lrs"], **run)
+    _rates("eval_lrs", values["eval_lrs"], **run)
+    for number, title in enumerate(values["titles"]):
+        _require(f"titles[{number}]", title, bool(title.strip()), "a title must not be empty")
+    for name, least in (
+        ("top_n", 1),
+        ("course_epochs", 0),
+        ("split_seed", 0),
+        ("eval_k", 1),
+        ("optimum_dim", 1),
+    ):
+        _require(name, values[name], values[name] >= least, f"{name} must be an integer >= {least}")
+    samples = values["bootstrap_samples"]
+    _require("bootstrap_samples", samples, samples >= 100, "use at least 100 bootstrap resamples")
+    _each("eval_dims", values["eval_dims"], _config_with)
+    _each("target_dims", values["target_dims"], _config_with)
+    for number, dim in enumerate(values["optimum_dims"]):
+        _require(f"optimum_dims[{number}]", dim, dim >= 1, "a size must be an integer >= 1")
+    _each("stability_lrs", values["stability_lrs"], _config_with, field="lr", optimizer="sgd")
+    _baseline_grids(values["baseline_grids"])
+    for name, field in (("target_lrs", "lr"), ("target_init_stds", "init_std")):
+        for target, settings in values[name].items():
+            _check(f"{name}.{target}", target, check_target, target, 300.0 if target == "whitened" else None)
+            _each(f"{name}.{target}", settings, _config_with, field=field)
+    _each("target_ridges", values["target_ridges"], _ridge)
+    for number, fraction in enumerate(values["target_sgd_fractions"]):
+        _require(
+            f"target_sgd_fractions[{number}]", fraction, fraction > 0, "fractions of the bound must be > 0"
+        )
+    search = ("target_dims", "target_lrs", "target_init_stds", "target_ridges", "target_sgd_fractions")
+    check_search(*(values[name] for name in search), values["epochs"], values["dataset"])
+
+
+def check_with_data(values: dict[str, Any], ws: Workspace, source: str) -> None:
+    """What the profile ``source`` asks of the data, checked once it is open and before any run:
+    every title resolves to one movie (close spellings or the matches named), every size fits
+    the number of movies, ``optimum_dim(s)`` the co-liked movies. Errors name ``source`` and the
+    parameter's path."""
+    import numpy as np
+
+    problems = []
+    for number, title in enumerate(values["titles"]):
+        try:
+            ws.titles.resolve(title)
+        except MovierecError as error:
+            problems.append(f"titles[{number}]: {error}")
+    if problems:
+        raise ParameterError(f"profile {source}: " + "; ".join(problems))
+    n_movies = ws.likes.n_movies
+    matrix = ws.likes.matrix
+    per_movie = np.asarray(matrix.T @ (matrix @ np.ones(matrix.shape[1]))).ravel()
+    co_liked = int(np.count_nonzero(per_movie - np.asarray(matrix.sum(axis=0)).ravel()))
+    try:
+        _check("dim", values["dim"], TrainConfig(dim=values["dim"]).resolved_dim, n_movies)
+        for name in ("eval_dims", "target_dims"):
+            for number, dim in enumerate(values[name]):
+                _check(f"{name}[{number}]", dim, TrainConfig(dim=dim).resolved_dim, n_movies)
+        k = values["eval_k"]
+        _require("eval_k", k, k <= n_movies, f"eval_k must be at most the number of movies ({n_movies:,})")
+        sizes = [("optimum_dim", values["optimum_dim"])]
+        sizes += [(f"optimum_dims[{number}]", dim) for number, dim in enumerate(values["optimum_dims"])]
+        for path, dim in sizes:
+            _require(path, dim, dim < co_liked, f"a size must be below the {co_liked:,} co-liked movies")
+    except ParameterError as error:
+        raise ParameterError(f"profile {source}: {error}") from None
 
 
 def study_configs(params: dict[str, Any]) -> list[TrainConfig]:
