@@ -155,3 +155,23 @@ def test_solutions_fold_open_on_click(chromium, served):
         assert problems == []
     finally:
         page.close()
+
+
+def test_the_page_suggests_close_spellings_as_the_command_does(chromium, served):
+    page, problems = open_page(chromium, f"{served}/book/executed/04_recommendations.html")
+    try:
+        page.wait_for_selector("#try-recommender[data-ready]", timeout=20_000)
+        box = page.locator('#try-recommender input[aria-label="Movie title"]')
+        box.fill("forest gump")
+        first = page.locator("#try-recommender [role=option]").first
+        assert first.inner_text() == "Forrest Gump (1994)" and first.get_attribute("data-rank") == "close"
+        message = page.locator("#try-recommender .movierec-message").inner_text()
+        assert message.startswith(
+            "No title matches \u201cforest gump\u201d: did you mean Forrest Gump (1994)"
+        )
+        box.press("Enter")
+        chosen = page.locator("#try-recommender .movierec-chosen li").all_inner_texts()
+        assert any(text.startswith("Forrest Gump (1994)") for text in chosen)
+        assert problems == []
+    finally:
+        page.close()

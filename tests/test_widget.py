@@ -429,6 +429,75 @@ def test_the_pages_candidates_are_python_candidates(opened, real_runs):
     assert {q: rows for q, rows in zip(queries, found, strict=True) if rows != ws.titles.candidates(q)} == {}
 
 
+def misspellings(titles: list[str], count: int, seed: int) -> list[str]:
+    """Typos a reader makes in real titles (a letter dropped, doubled, swapped or changed,
+    lower case, no year), and a few odd inputs; each a case for the close-spelling rule."""
+    rng = np.random.default_rng(seed)
+    typed = ["forest gump", "the godfater", "star wors", "amelei", "lord of the rigns", "jurasic park"]
+    typed += ["terminater 2", "Amélie Poulian", "les miserabels", "ßtraße", "zzqxv", "x", "the " * 60]
+    typed += ["a" * 250, "xq" * 120, "star wars " * 25, " tôkyo  storry ", "🎬 matrix"]
+    for row in rng.choice(len(titles), size=count, replace=False):
+        text = list(normalize(titles[int(row)].rsplit(" (", 1)[0]))
+        at = int(rng.integers(0, max(1, len(text) - 1)))
+        edit = int(rng.integers(0, 4))
+        if edit == 0:
+            del text[at]
+        elif edit == 1:
+            text.insert(at, text[at] if text else "x")
+        elif edit == 2 and len(text) > 1:
+            text[at], text[at + 1] = text[at + 1], text[at]
+        else:
+            text[at] = "aeiouy"[int(rng.integers(0, 6))]
+        typed.append("".join(text))
+    return typed
+
+
+@pytest.mark.integration
+@pytest.mark.browser
+def test_the_pages_close_spellings_are_pythons_did_you_mean(opened, real_runs):
+    ws, _ = real_runs
+    queries = misspellings(ws.titles.titles, 60, SET_SEED)
+    rows, milliseconds = opened.page.evaluate(
+        """texts => {
+          const begun = performance.now();
+          const rows = texts.map(movierecRecommender.closeSpellings);
+          return [rows, (performance.now() - begun) / texts.length];
+        }""",
+        queries,
+    )
+    print(f"\n{len(queries)} misspellings: {milliseconds:.0f} ms each in the page, on average")
+    found = {
+        query: [ws.titles.titles[row] for row in shown] for query, shown in zip(queries, rows, strict=True)
+    }
+    wrong = {query: (titles, ws.titles.suggestions(query)) for query, titles in found.items()}
+    assert {query: pair for query, pair in wrong.items() if pair[0] != pair[1]} == {}
+    assert found["forest gump"][0] == "Forrest Gump (1994)"
+    assert sum(bool(titles) for titles in found.values()) > len(queries) // 2
+
+
+@pytest.mark.integration
+@pytest.mark.browser
+def test_an_unknown_title_offers_the_close_spellings(opened):
+    box = opened.page.locator(TITLE_BOX)
+    box.fill("forest gump")
+    options = opened.page.locator(f"{WIDGET} [role=option]")
+    assert options.first.inner_text() == "Forrest Gump (1994)"
+    assert set(
+        opened.page.eval_on_selector_all(f"{WIDGET} [role=option]", "els => els.map(e => e.dataset.rank)")
+    ) == {"close"}
+    assert (
+        "did you mean Forrest Gump (1994)" in opened.page.locator(f"{WIDGET} .movierec-message").inner_text()
+    )
+    box.press("Enter")
+    assert opened.page.locator(f"{WIDGET} ol > li").count() == TOP_N
+    box.fill("zzqxv")
+    assert (
+        opened.page.locator(f"{WIDGET} .movierec-message").inner_text()
+        == "No title matches \u201czzqxv\u201d."
+    )
+    assert opened.errors == []
+
+
 @pytest.mark.integration
 @pytest.mark.browser
 def test_suggestions_rank_whole_forms_first_and_the_keyboard_works(opened, real_runs):

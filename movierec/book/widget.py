@@ -17,7 +17,11 @@ cell displays to put the widget on a page. The widget follows the rules of
   equal :meth:`TitleIndex.candidates`. Suggestions rank a title by its best match: the exact
   title or a whole form first, then a form that starts with the typed text, then one holding
   its words, then (3 characters or more) one holding it as a substring; within a rank, the
-  more liked first, then by title.
+  more liked first, then by title. When nothing matches, the page offers the close spellings
+  that the command line's "did you mean" names (:meth:`TitleIndex.suggestions`): the script
+  restates ``difflib.get_close_matches`` step by step (ratio, autojunk, the order of ties) over
+  the forms it derives, so no data is exported for it; ``tests/test_widget.py`` holds it to
+  Python's on real misspellings.
 - **Scores.** Each movie's unit embedding is scaled so that its largest component is 127
   and rounded to int8 (zero embeddings stay zero). The page scores a movie by the mean,
   over the inputs with a non-zero embedding, of the cosine of the int8 vectors, leaves the

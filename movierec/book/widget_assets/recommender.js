@@ -1,9 +1,9 @@
-/* movierec in-page recommender: type films, pick a run, read the top 10 (see movierec/widget.py).
+/* movierec in-page recommender: type films, pick a run, read the top 10 (see movierec/book/widget.py).
 
    Plain JavaScript, no network request: the data is the global that recommender-data.js sets
    (loaded with <script src>, so the page also works opened from disk). The title rules mirror
-   movierec/titles.py and the scores movierec.recommend; tests/test_widget.py checks both
-   against Python. */
+   movierec/data/titles.py, its close spellings ("did you mean") included, and the scores
+   movierec.judging.recommend; tests/test_widget.py checks them against Python. */
 (function () {
   "use strict";
 
@@ -18,6 +18,12 @@
   // The characters Python's str.isspace() accepts (its split() and strip() use them).
   var SPACE = "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
   var RANKS = ["exact", "prefix", "words", "substring"];
+  // TitleIndex.suggestions: difflib.get_close_matches(normalize(text)[:200], forms, n=20, cutoff=0.6),
+  // then the titles of those forms, each once, at most 5.
+  var CLOSE_LENGTH = 200;
+  var CLOSE_CANDIDATES = 20;
+  var CLOSE_CUTOFF = 0.6;
+  var CLOSE_SHOWN = 5;
 
   /* ---- Title rules: movierec/titles.py, step by step ---------------------------------- */
 
@@ -114,6 +120,108 @@
     if (list) list.push(value); else map.set(key, [value]);
   }
 
+  /* ---- Close spellings: Python's difflib, step by step --------------------------------- */
+
+  function codePoints(text) {
+    return Array.from(text, function (char) { return char.codePointAt(0); });
+  }
+
+  // Python compares strings by code point (JavaScript's < by UTF-16 unit).
+  function comparePoints(a, b) {
+    for (var i = 0; i < a.length && i < b.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+    return a.length - b.length;
+  }
+
+  // SequenceMatcher(None, a, b) for one b: where each element of b is, less the "popular"
+  // ones when b has 200 elements or more (autojunk), and how often each element occurs.
+  function matcherFor(b) {
+    var where = new Map();
+    var counts = new Map();
+    b.forEach(function (element, j) {
+      push(where, element, j);
+      counts.set(element, (counts.get(element) || 0) + 1);
+    });
+    if (b.length >= 200) {
+      var most = Math.floor(b.length / 100) + 1;
+      Array.from(where.keys()).forEach(function (element) {
+        if (where.get(element).length > most) where.delete(element);
+      });
+    }
+    return { b: b, where: where, counts: counts };
+  }
+
+  // SequenceMatcher.find_longest_match (no junk, so only the non-junk extensions apply).
+  function longestMatch(a, matcher, alo, ahi, blo, bhi) {
+    var b = matcher.b;
+    var besti = alo, bestj = blo, bestsize = 0;
+    var lengths = new Map();
+    for (var i = alo; i < ahi; i++) {
+      var next = new Map();
+      var places = matcher.where.get(a[i]) || [];
+      for (var x = 0; x < places.length; x++) {
+        var j = places[x];
+        if (j < blo) continue;
+        if (j >= bhi) break;
+        var k = (lengths.get(j - 1) || 0) + 1;
+        next.set(j, k);
+        if (k > bestsize) { besti = i - k + 1; bestj = j - k + 1; bestsize = k; }
+      }
+      lengths = next;
+    }
+    while (besti > alo && bestj > blo && a[besti - 1] === b[bestj - 1]) { besti--; bestj--; bestsize++; }
+    while (besti + bestsize < ahi && bestj + bestsize < bhi && a[besti + bestsize] === b[bestj + bestsize]) {
+      bestsize++;
+    }
+    return [besti, bestj, bestsize];
+  }
+
+  // The elements of get_matching_blocks, summed: what ratio() counts.
+  function matchingElements(a, matcher) {
+    var total = 0;
+    var queue = [[0, a.length, 0, matcher.b.length]];
+    while (queue.length) {
+      var span = queue.pop();
+      var found = longestMatch(a, matcher, span[0], span[1], span[2], span[3]);
+      var i = found[0], j = found[1], k = found[2];
+      if (!k) continue;
+      total += k;
+      if (span[0] < i && span[2] < j) queue.push([span[0], i, span[2], j]);
+      if (i + k < span[1] && j + k < span[3]) queue.push([i + k, span[1], j + k, span[3]]);
+    }
+    return total;
+  }
+
+  function ratio(matches, length) { return length ? 2.0 * matches / length : 1.0; }
+
+  // SequenceMatcher.quick_ratio: elements in common, counted as a multiset.
+  function quickRatio(a, matcher) {
+    var left = new Map();
+    var matches = 0;
+    for (var i = 0; i < a.length; i++) {
+      var have = left.has(a[i]) ? left.get(a[i]) : matcher.counts.get(a[i]) || 0;
+      left.set(a[i], have - 1);
+      if (have > 0) matches++;
+    }
+    return ratio(matches, a.length + matcher.b.length);
+  }
+
+  // difflib.get_close_matches(word, possibilities, n, cutoff): indices of the best n
+  // possibilities, by ratio and then, as Python's (score, text) tuples sort, by text, both
+  // highest first. real_quick_ratio and quick_ratio are upper bounds of ratio: filters only.
+  function closeMatches(word, possibilities, n, cutoff) {
+    var matcher = matcherFor(word);
+    var found = [];
+    possibilities.forEach(function (a, index) {
+      var length = a.length + word.length;
+      if (ratio(Math.min(a.length, word.length), length) < cutoff) return;
+      if (quickRatio(a, matcher) < cutoff) return;
+      var score = ratio(matchingElements(a, matcher), length);
+      if (score >= cutoff) found.push({ score: score, index: index, text: a });
+    });
+    found.sort(function (x, y) { return y.score - x.score || comparePoints(y.text, x.text); });
+    return found.slice(0, n).map(function (entry) { return entry.index; });
+  }
+
   /* ---- Catalogue: titles, genres, popularity, forms ----------------------------------- */
 
   function catalogue(data, rules) {
@@ -191,7 +299,25 @@
       });
     }
 
-    return { titles: titles, genres: genres, candidates: candidates, suggest: suggest };
+    // TitleIndex.suggestions: the titles whose forms are closest to the typed text (rows, the
+    // first of each title).
+    var formPoints = null;
+    function closeSpellings(text) {
+      formPoints = formPoints || forms.map(codePoints);
+      var typed = codePoints(rules.normalize(text)).slice(0, CLOSE_LENGTH);
+      var rows = [];
+      var seen = new Set();
+      closeMatches(typed, formPoints, CLOSE_CANDIDATES, CLOSE_CUTOFF).forEach(function (index) {
+        byForm.get(forms[index]).forEach(function (row) {
+          if (!seen.has(titles[row])) { seen.add(titles[row]); rows.push(row); }
+        });
+      });
+      return rows.slice(0, CLOSE_SHOWN);
+    }
+
+    return {
+      titles: titles, genres: genres, candidates: candidates, suggest: suggest, closeSpellings: closeSpellings,
+    };
   }
 
   /* ---- Scores: movierec.recommend on the int8 vectors --------------------------------- */
@@ -341,10 +467,17 @@
         message.textContent = MAX_CHOSEN + " titles chosen: remove one to add another.";
         return closeList();
       }
-      suggestions = movies.suggest(typed).filter(function (suggestion) {
-        return chosen.indexOf(suggestion.row) < 0;
-      }).slice(0, MAX_SUGGESTIONS);
-      if (!suggestions.length) message.textContent = "No title matches \u201c" + typed.trim() + "\u201d.";
+      var unchosen = function (suggestion) { return chosen.indexOf(suggestion.row) < 0; };
+      suggestions = movies.suggest(typed).filter(unchosen).slice(0, MAX_SUGGESTIONS);
+      if (!suggestions.length) {
+        // As the command line does: the close spellings, offered to choose from.
+        suggestions = movies.closeSpellings(typed).map(function (row) {
+          return { row: row, rank: "close" };
+        }).filter(unchosen);
+        var nearest = suggestions.map(function (suggestion) { return movies.titles[suggestion.row]; });
+        message.textContent = "No title matches \u201c" + typed.trim() + "\u201d" +
+          (nearest.length ? ": did you mean " + nearest.join("; ") + "?" : ".");
+      }
       openList();
     }
 
@@ -448,6 +581,7 @@
       words: rules.words,
       candidates: movies.candidates,
       suggest: movies.suggest,
+      closeSpellings: movies.closeSpellings,
       titles: movies.titles,
       recommend: function (runNumber, rows) { return recommend(vectors(runNumber), rows, TOP_N); },
     };
