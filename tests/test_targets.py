@@ -364,9 +364,9 @@ def test_cli_train_and_recommend_with_targets(tmp_path, capsys, archive):
     assert "adam lr=0.003 whitened ridge=300, d=8, finished" in line
     key = line.split()[1].rstrip(":")
     assert main(["recommend", "Toy Story (1995)", "--run", key, "--top-n", "3", *options]) == 0
-    assert "dot scoring" in capsys.readouterr().out.splitlines()[0]
+    assert "dot scoring" in capsys.readouterr().out.splitlines()[1]
     assert main(["recommend", "Toy Story (1995)", "--run", key, "--scoring", "cosine", *options]) == 0
-    assert "cosine scoring" in capsys.readouterr().out.splitlines()[0]
+    assert "cosine scoring" in capsys.readouterr().out.splitlines()[1]
     assert main(["train", "--target", "whitened", *options]) == 2
     assert 'ridge is required with target="whitened"' in capsys.readouterr().err
     assert main(["recommend", "Toy Story (1995)", "--run", key, "--target", "cosine", *options]) == 2
