@@ -151,7 +151,7 @@ def _readme(name: str, movies: pd.DataFrame, ratings: pd.DataFrame) -> str:
 
 
 def write_archive(
-    path: str | os.PathLike, movies: pd.DataFrame, ratings: pd.DataFrame, name: str = "ml-synthetic"
+    path: str | os.PathLike, movies: pd.DataFrame, ratings: pd.DataFrame, name: str = "ml-latest"
 ) -> Path:
     """Write ``name/{README.txt,movies.csv,ratings.csv}`` into a zip at ``path``, in the
     ml-latest CSV format; ratings are written in chunks so memory stays flat."""
@@ -172,7 +172,7 @@ def write_archive(
 
 
 def synthetic_archive(
-    path: str | os.PathLike, shape: Shape, seed: int = 0, name: str = "ml-synthetic"
+    path: str | os.PathLike, shape: Shape, seed: int = 0, name: str = "ml-latest"
 ) -> Path:
     """Generate a seeded release of ``shape`` and write it to the zip at ``path``."""
     movies, ratings = synthetic_tables(shape, seed)
