@@ -171,9 +171,7 @@ def write_archive(
     return path
 
 
-def synthetic_archive(
-    path: str | os.PathLike, shape: Shape, seed: int = 0, name: str = "ml-latest"
-) -> Path:
+def synthetic_archive(path: str | os.PathLike, shape: Shape, seed: int = 0, name: str = "ml-latest") -> Path:
     """Generate a seeded release of ``shape`` and write it to the zip at ``path``."""
     movies, ratings = synthetic_tables(shape, seed)
     return write_archive(path, movies, ratings, name)
