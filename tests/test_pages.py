@@ -306,3 +306,19 @@ def test_the_longer_training_answer_says_which_rates_improve_flatten_or_rise():
         "has flattened, within 1%, at 0.1" in text and "ends higher than at epoch 1 at 0.5 (2 to 3)" in text
     )
     assert "diverges at 1 (diverged at epoch 1)" in text and " ; " not in text
+
+
+def test_the_cosine_popularity_sentence_follows_the_shares():
+    table = pd.DataFrame({"method": ["cos", "seed"], "share from the 100 most-liked": [0.821, 0.752]})
+    assert "does not here: its lists draw *more*" in prose.cosine_popularity_sentence(table, "cos", "seed")
+    assert "(0.821 of its list slots against 0.752 for seed)" in prose.cosine_popularity_sentence(
+        table, "cos", "seed"
+    )
+    assert "does what it is meant to" in prose.cosine_popularity_sentence(table, "seed", "cos")
+
+
+def test_the_study_brief_names_each_optimizers_best_rate_and_divergences():
+    runs = [_run("adam", 0.5, [9, 2]), _run("adam", 0.1, [9, 3]), _run("sgd", 0.1, [9, math.inf], "diverged")]
+    assert prose.study_brief(runs) == (
+        "Adam's best rate was 0.5 and no rate diverged; SGD with momentum 0.9 diverged at every rate tried."
+    )

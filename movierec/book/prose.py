@@ -60,6 +60,23 @@ def outcome_sentences(results: Sequence[TrainResult], optimum: float | None = No
     return " ".join(optimizer_outcome(runs, optimum) for runs in by_optimizer(results).values())
 
 
+def study_brief(results: Sequence[TrainResult]) -> str:
+    """The study in one line per optimizer for a summary: its best rate and how many of its
+    rates diverged (the full account is :func:`outcome_sentences`)."""
+    parts = []
+    for runs in by_optimizer(results).values():
+        name = optimizer_label(runs[0].config)
+        finished = [r for r in runs if r.status == "finished"]
+        diverged = len(runs) - len(finished)
+        blew = f"{diverged} of its {len(runs)} rates diverged" if diverged else "no rate diverged"
+        if finished:
+            best = min(finished, key=lambda r: r.final_cost)
+            parts.append(f"{name}'s best rate was {format_lr(best.config.lr)} and {blew}")
+        else:
+            parts.append(f"{name} diverged at every rate tried")
+    return "; ".join(parts) + "."
+
+
 def smaller_start_answer(before: Sequence[TrainResult], after: Sequence[TrainResult]) -> str:
     """Which optimizer gains more from another start (``after`` reruns ``before`` with it), by
     the factor its lowest final cost falls, and whether SGD's set of stable rates moves: the
@@ -129,6 +146,29 @@ def longer_training_answer(longer: Sequence[TrainResult], epochs: int) -> str:
     if not parts:
         return f"No run was trained for {2 * epochs} epochs."
     return f"From epoch {epochs} to {2 * epochs}, {name} " + "; it ".join(parts) + "."
+
+
+def cosine_popularity_sentence(popularity: pd.DataFrame, cosine_method: str, seed_method: str) -> str:
+    """Whether the cosine target, meant to keep popular movies from dominating, does so: its
+    share of list slots from the 100 most-liked movies against the seed's target's, as the
+    table prints them (rows of :func:`movierec.book.targets.list_popularity`)."""
+    share = popularity.set_index("method")["share from the 100 most-liked"]
+    own, seed = (round(share[name], 3) for name in (cosine_method, seed_method))
+    numbers = f"{own:.3f} of its list slots against {seed:.3f} for {seed_method}"
+    if own < seed:
+        return (
+            "The cosine normalisation does what it is meant to: its lists draw less on the 100 "
+            f"most-liked movies ({numbers})."
+        )
+    if own == seed:
+        return (
+            "The cosine normalisation leaves the pull toward the 100 most-liked movies as it was "
+            f"({numbers})."
+        )
+    return (
+        "The cosine normalisation, meant to keep popular movies from dominating, does not here: its "
+        f"lists draw *more* on the 100 most-liked movies ({numbers})."
+    )
 
 
 def curves_caption(runs: Sequence[TrainResult], optimum: float | None = None) -> str:
