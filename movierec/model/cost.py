@@ -24,7 +24,6 @@ import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import torch
 from threadpoolctl import threadpool_limits
@@ -384,37 +383,3 @@ def seed_cost(V: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     """The seed notebook's own expression, ``torch.eye`` rebuilt on every call (benchmarks)."""
     n = X.shape[0]
     return ((1 - torch.eye(n, device=X.device, dtype=X.dtype)) * (V.mT @ V - X) ** 2).sum()
-
-
-def check_against_masked(
-    likes: Likes | sp.spmatrix, dim: int = 16, movies: int = 2000, seed: int = 0
-) -> pd.DataFrame:
-    """The factored cost and gradient against the masked formula, in float64, on the ``movies``
-    most-liked movies: the check the book shows that the factored cost is exact (the number of
-    movies used is in ``.attrs["movies"]``). Book page: "The model"."""
-    matrix = as_csr(likes)
-    counts = np.asarray(matrix.sum(axis=0)).ravel()
-    kept = np.sort(np.argsort(-counts, kind="stable")[: min(movies, matrix.shape[1])])
-    sub = matrix[:, kept]
-    counts_int = sub.astype(np.int64)
-    X = torch.tensor((counts_int.T @ counts_int).toarray(), dtype=torch.float64)
-    X.fill_diagonal_(0)
-    V = torch.randn(
-        dim, len(kept), dtype=torch.float64, generator=torch.Generator().manual_seed(seed), requires_grad=True
-    )
-    reference = dense_cost(V, X)
-    reference.backward()
-    value, grad = CoLikeCost(sub, dtype=torch.float64).value_and_grad(V.detach())
-    table = pd.DataFrame(
-        {
-            "quantity": ["cost c(V)", "gradient (max |entry|)"],
-            "masked n x n formula": [float(reference.detach()), float(V.grad.abs().max())],
-            "factored": [float(value), float(grad.abs().max())],
-            "max relative difference": [
-                abs(float(value) - float(reference.detach())) / float(reference.detach()),
-                float((grad - V.grad).abs().max() / V.grad.abs().max()),
-            ],
-        }
-    )
-    table.attrs["movies"] = len(kept)
-    return table
