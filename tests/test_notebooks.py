@@ -269,9 +269,14 @@ class TestSmokeBook:
             assert "Exercise" in page and "solution" in instructor.lower()
             assert 'class="solution' not in page and "Solution to" not in page, name
             assert "student edition" in page
+            # the code exercise: its starter and the checker's verdict on it in both editions,
+            # the solution's code and its passing verdict only in the instructor's
+            assert "mr.exercises.check_" in page and "not written yet" in page, name
+            assert "✓" in instructor and "✓" not in page, name
         for source in (student / "_sources" / "book" / "executed").glob("*.ipynb"):
             text = source.read_text()
             assert "{solution}" not in text and '"solution"' not in text, source.name
+            assert "{solution-start}" not in text and "{solution-end}" not in text, source.name
 
     def test_the_downloaded_notebook_runs_in_a_fresh_kernel(self, smoke_book, archive, tmp_path, monkeypatch):
         from nbclient import NotebookClient
