@@ -65,6 +65,9 @@ def test_parameters_cell_matches_the_schema(path):
 
 @pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=CHAPTERS)
 def test_sources_follow_the_chapter_form(path):
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    ids = [cell.get("id") for cell in raw["cells"]]
+    assert all(ids) and len(set(ids)) == len(ids), "every cell has its own id"
     book = nbformat.read(path, as_version=4)
     tagged = [cell for cell in book.cells if "parameters" in cell.metadata.get("tags", [])]
     assert len(tagged) == 1
