@@ -124,6 +124,9 @@ def test_page_reads_cleanly(chromium, served, path, tmp_path_factory):
         assert wider == [], f"tables wider than their box at 1280 px: {wider}"
         assert page.eval_on_selector_all(".output.stderr, .stderr, .traceback", "els => els.length") == 0
         assert "Built with profile" in page.inner_text(".movierec-provenance")
+        licence = page.locator(".movierec-licence")
+        assert licence.is_visible() and "licensed under CC BY 4.0" in licence.inner_text()
+        assert licence.locator("a[rel=license]").get_attribute("href").endswith("/licenses/by/4.0/")
         shots = tmp_path_factory.getbasetemp() / "screenshots"
         shots.mkdir(exist_ok=True)
         page.screenshot(path=str(shots / (path.replace("/", "_") + ".png")), full_page=True)

@@ -322,3 +322,19 @@ def test_the_study_brief_names_each_optimizers_best_rate_and_divergences():
     assert prose.study_brief(runs) == (
         "Adam's best rate was 0.5 and no rate diverged; SGD with momentum 0.9 diverged at every rate tried."
     )
+
+
+@pytest.mark.parametrize("edition", ["instructor", "student"])
+def test_every_page_footer_carries_the_licences(tmp_path, edition):
+    from movierec.book.build import edition_config
+
+    for name in ("_config.yml", "_toc.yml"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    config = yaml.safe_load(edition_config(tmp_path, edition, "smoke").read_text())
+    footer = config["sphinx"]["config"]["html_theme_options"]["extra_footer"]
+    assert "Built with profile <code>smoke</code>" in footer
+    assert (
+        "Text and figures \u00a9 2026 The movierec authors, licensed under "
+        '<a href="https://creativecommons.org/licenses/by/4.0/" rel="license">CC BY 4.0</a>' in footer
+    )
+    assert "code under the MIT licence" in footer and "not redistributed" in footer

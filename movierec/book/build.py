@@ -60,6 +60,10 @@ EXERCISE = re.compile(r"^`{3,}\{exercise\}[^\n]*\n:label: ([\w-]+)\n(.*?)^`{3,}\
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 PARALLEL = 2  # chapters executed at once: a kernel each; more than the cores only adds contention
 NOT_IN_NOTEBOOKS = {"book/build.py", "book/cli.py", "book/sphinxext.py", "cli.py", "torchrun.py"}
+#: The licence of the book's text and figures (every page's footer says it); the code is MIT
+#: (pyproject.toml), and the MovieLens data keeps GroupLens's terms and is not redistributed.
+TEXT_LICENCE = ("CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/")
+MOVIELENS_TERMS = "https://grouplens.org/datasets/movielens/"
 KERNEL_QUIET = [
     "--IPKernelApp.log_level=CRITICAL"
 ]  # the kernel's start-up warnings would clutter the terminal
@@ -349,20 +353,107 @@ def vendor_mathjax(root: Path) -> None:
     shutil.copytree(source / fonts, target / fonts, dirs_exist_ok=True)
 
 
-def edition_config(root: Path, edition: str, profile: str) -> Path:
+def licence_footer(config: dict[str, Any]) -> str:
+    """The footer's licence line: the text and figures under CC BY 4.0 (with the authors and year
+    of ``_config.yml``), the code under MIT, the MovieLens data under GroupLens's own terms."""
+    name, url = TEXT_LICENCE
+    holder = f"{config.get('copyright', '')} {config.get('author', '')}".strip()
+    return (
+        f'<p class="movierec-licence">Text and figures \u00a9 {holder}, licensed under '
+        f'<a href="{url}" rel="license">{name}</a>; code under the MIT licence; MovieLens data by '
+        f'GroupLens under <a href="{MOVIELENS_TERMS}">its own terms</a>, not redistributed here.</p>'
+    )
+
+
+def repository_url(root: Path) -> str:
+    """The book's public repository, the one setting ``repository.url`` of ``_config.yml``;
+    empty when unset (then no page links to a repository, launches it or names it)."""
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+    return str((config.get("repository") or {}).get("url") or "").strip().rstrip("/")
+
+
+def install_command(url: str = "") -> str:
+    """The one-line slim install (the notebooks' packages only, ``pyproject.toml``): from the
+    repository at ``url`` when it is set, else from a copy of the repository's folder."""
+    return f'python -m pip install "movierec @ git+{url}"' if url else "python -m pip install ."
+
+
+def install_comment(url: str = "") -> str:
+    """The first line of each downloaded notebook's first cell: how to install, in one line."""
+    where = "" if url else "in your copy of the movierec repository, "
+    return f"# Run this notebook yourself: {where}{install_command(url)} , then run all cells."
+
+
+def setup_block(url: str = "") -> str:
+    """The opening of "Re-run it yourself" (MyST): clone the repository when ``url`` is set; with
+    no public address, start in a copy of the repository's folder (no placeholder URL)."""
+    data = "export MOVIEREC_DATA=/path/to/ml-latest-small.zip   # optional: else cache, else download"
+    lines = ["```bash"]
+    if url:
+        lines.append(f"git clone {url} movierec && cd movierec")
+        opening = "Clone the repository, then build and test in its folder:"
+    else:
+        opening = (
+            "In a terminal, in the folder of your copy of the movierec repository (this build of "
+            "the book names no public address for it):"
+        )
+    lines += [data, "make book                 # virtual environment, the study, the notebooks, _build/html/"]
+    lines += ["make test                 # lint, then every test tier", "```"]
+    return "\n".join([opening, "", *lines]) + "\n"
+
+
+def launch_settings(config: dict[str, Any], url: str) -> None:
+    """Jupyter Book's repository and launch settings in ``config`` from the one ``url``: with it,
+    a repository button and Binder launch buttons (and Colab's, for a GitHub repository) on the
+    chapters, which open the chapter's source notebook (``notebooks/``, the copy git holds);
+    without it, none of them, so that no page carries a dead link."""
+    html = config.setdefault("html", {})
+    if not url:
+        config.pop("launch_buttons", None)
+        for button in ("use_repository_button", "use_issues_button", "use_edit_page_button"):
+            html[button] = False
+        return
+    repository = config.setdefault("repository", {})
+    repository["url"] = url
+    repository.setdefault("branch", "main")
+    html["use_repository_button"] = True
+    launch = config.setdefault("launch_buttons", {})
+    launch.setdefault("binderhub_url", "https://mybinder.org")
+    launch.setdefault("notebook_interface", "jupyterlab")
+    if url.startswith("https://github.com/"):
+        launch.setdefault("colab_url", "https://colab.research.google.com")
+
+
+def edition_config(root: Path, edition: str, profile: str, extra: dict[str, Any] | None = None) -> Path:
     """``_config.yml`` for one edition, written under ``_build/config``: the page footer says
-    which profile built the book, with which movierec and when; the student edition leaves
-    the solutions out (sphinx-exercise's ``hide_solutions``)."""
+    which profile built the book, with which movierec and when, and the licences
+    (:func:`licence_footer`); the repository's buttons follow ``repository.url``
+    (:func:`launch_settings`); the student edition leaves the solutions out (sphinx-exercise's
+    ``hide_solutions``). ``extra``: more Sphinx settings, for the book's extension."""
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     today = datetime.date.today().isoformat()
     label = "student edition" if edition == "student" else "instructor edition, with solutions"
     footer = (
         f'<p class="movierec-provenance">Built with profile <code>{Path(str(profile)).stem}</code>, '
-        f"movierec {__version__}, on {today} ({label}).</p>"
+        f"movierec {__version__}, on {today} ({label}).</p>\n{licence_footer(config)}"
     )
+    url = repository_url(root)
+    launch_settings(config, url)
     sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
-    sphinx_config.setdefault("html_theme_options", {})["extra_footer"] = footer
+    theme = sphinx_config.setdefault("html_theme_options", {})
+    theme["extra_footer"] = footer
+    # sphinx.config's html_theme_options replaces the theme options Jupyter Book derives from its
+    # html, repository and launch_buttons sections (no recursive_update): restated here
+    theme["use_repository_button"] = config["html"]["use_repository_button"]
+    if url:
+        theme["repository_url"] = url
+        theme["repository_branch"] = config["repository"]["branch"]
+        theme["path_to_docs"] = config["repository"].get("path_to_book", "")
+        theme["launch_buttons"] = config["launch_buttons"]
     sphinx_config["hide_solutions"] = edition == "student"
+    sphinx_config["movierec_install_comment"] = install_comment(url)
+    sphinx_config["movierec_launch_sources"] = {f"{EXECUTED_DIR.as_posix()}/": f"{NOTEBOOK_DIR.as_posix()}/"}
+    sphinx_config.update(extra or {})
     target = root / BUILD_DIR / "config" / f"{edition}.yml"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
@@ -500,6 +591,7 @@ def build_book(
     generated = root / GENERATED_DIR
     generated.mkdir(parents=True, exist_ok=True)
     (generated / "parameters.md").write_text(parameters_page_table(), encoding="utf-8")
+    (generated / "setup.md").write_text(setup_block(repository_url(root)), encoding="utf-8")
     (generated / "exercises.md").write_text(exercises_table(root), encoding="utf-8")
     (generated / "timings.md").write_text(timings_table(root, runs), encoding="utf-8")
     say(f"building the {edition} edition's HTML with jupyter-book (-W: any warning stops it)")

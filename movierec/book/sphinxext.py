@@ -13,7 +13,15 @@ downloadable sources hold no solutions either.
   compute solutions); the notebooks and Markdown offered by the download button lose them too,
   in their copies under ``_sources``.
 
-Enabled in ``_config.yml`` (``sphinx.extra_extensions``). Book page: "For teachers".
+- The downloaded notebooks' first cell begins with the driver's one install line
+  (``movierec_install_comment``: from the repository's URL when ``repository.url`` is set),
+  and the chapters' launch buttons (Binder, Colab) open the source notebook git holds
+  (``movierec_launch_sources``: ``book/executed/`` is built, never committed, so a link to it
+  would be dead).
+
+Enabled in ``_config.yml`` (``sphinx.extra_extensions``); the driver
+(:func:`movierec.book.build.edition_config`) sets its ``movierec_*`` values. Book page: "For
+teachers".
 """
 
 from __future__ import annotations
@@ -120,6 +128,64 @@ def glue_table_directive() -> type:
     return GlueTable
 
 
+INSTALL_PREFIX = "# Run this notebook yourself:"
+
+
+def set_install_line(notebook: dict[str, Any], line: str) -> dict[str, Any]:
+    """``notebook`` (JSON) whose first cell's first line, when it is the install line (it starts
+    with :data:`INSTALL_PREFIX`), is ``line``; otherwise unchanged."""
+    cells = notebook.get("cells", [])
+    if not line or not cells or cells[0].get("cell_type") != "code":
+        return notebook
+    source = "".join(cells[0]["source"]) if isinstance(cells[0]["source"], list) else cells[0]["source"]
+    first, newline, rest = source.partition("\n")
+    if not first.startswith(INSTALL_PREFIX) or first == line:
+        return notebook
+    return {**notebook, "cells": [{**cells[0], "source": line + newline + rest}, *cells[1:]]}
+
+
+def set_install_lines(folder: Path, line: str) -> int:
+    """:func:`set_install_line` on every .ipynb under ``folder``; the number of files changed."""
+    changed = 0
+    for path in folder.rglob("*.ipynb"):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        updated = set_install_line(notebook, line)
+        if updated is not notebook:
+            path.write_text(json.dumps(updated, indent=1, ensure_ascii=False), encoding="utf-8")
+            changed += 1
+    return changed
+
+
+def launch_url(url: str, pagename: str, sources: dict[str, str]) -> str:
+    """A launch button's ``url`` (an absolute one: a download button's relative link to
+    ``_sources`` stays) for ``pagename`` pointed at its source notebook: the page's path under a
+    built folder (a key of ``sources``) becomes the same name under the folder git holds (its
+    value)."""
+    if not url.startswith(("https://", "http://")):
+        return url
+    for built, source in sources.items():
+        if pagename.startswith(built):
+            old = f"{pagename}.ipynb"
+            return url.replace(old, source + pagename.removeprefix(built) + ".ipynb")
+    return url
+
+
+def _launch_the_sources(app, pagename, templatename, context, doctree) -> None:
+    sources = getattr(app.config, "movierec_launch_sources", {}) or {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("url"), str):
+                node["url"] = launch_url(node["url"], pagename, sources)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(context.get("header_buttons", []))
+
+
 def _one_copy_of_each_script(app, pagename, templatename, context, doctree) -> None:
     scripts = context.get("script_files")
     if not scripts:
@@ -142,11 +208,15 @@ def _drop_student_solutions(app, docname: str, source: list[str]) -> None:
         source[0] = json.dumps(strip_notebook_solutions(json.loads(source[0])), ensure_ascii=False)
 
 
-def _scrub_student_sources(app, exception) -> None:
-    if exception is None and getattr(app.config, "hide_solutions", False):
-        sources = Path(app.outdir) / "_sources"
-        if sources.is_dir():
-            scrub_sources(sources)
+def _finish_sources(app, exception) -> None:
+    """The downloadable sources: the student edition's without solutions; every notebook's
+    install line the driver's."""
+    sources = Path(app.outdir) / "_sources"
+    if exception is not None or not sources.is_dir():
+        return
+    if getattr(app.config, "hide_solutions", False):
+        scrub_sources(sources)
+    set_install_lines(sources, getattr(app.config, "movierec_install_comment", ""))
 
 
 def setup(app) -> dict[str, Any]:
@@ -154,6 +224,9 @@ def setup(app) -> dict[str, Any]:
     # early: html-page-context stops at the first handler that returns a template name
     app.connect("html-page-context", _one_copy_of_each_script, priority=100)
     app.connect("source-read", _drop_student_solutions)
-    app.connect("build-finished", _scrub_student_sources)
+    app.add_config_value("movierec_install_comment", "", "html")
+    app.add_config_value("movierec_launch_sources", {}, "html")
+    app.connect("html-page-context", _launch_the_sources, priority=900)  # after the theme's buttons
+    app.connect("build-finished", _finish_sources)
     app.add_directive_to_domain("glue", "table", glue_table_directive())
     return {"parallel_read_safe": True, "parallel_write_safe": True}
