@@ -92,7 +92,10 @@ def smaller_start_answer(before: Sequence[TrainResult], after: Sequence[TrainRes
         text = "No optimizer has a finished run under both starts, so none can be compared."
     else:
         moves = words(
-            [f"{name}'s from {format_cost(old)} to {format_cost(new)}" for _, name, old, new in gains]
+            [
+                f"{name}'s {'falls' if new < old else 'rises'} from {format_cost(old)} to {format_cost(new)}"
+                for _, name, old, new in gains
+            ]
         )
         lead = f"{gains[0][1]} benefits more" if gains[0][0] > 1 else "Neither benefits"
         text = f"{lead}: its lowest final cost falls {gains[0][0]:.3g} times" if gains[0][0] > 1 else lead
