@@ -69,6 +69,57 @@ def test_the_install_line_replaces_only_the_install_line():
     assert set_install_line(other, "# new") is other
 
 
+def synthetic_chapter(path):
+    """A chapter of known counts: 18 words of prose, one equation, a figure, 3 visible code
+    lines (and hidden ones), a code, a re-run and a think exercise, and solutions not counted."""
+    markdown = (
+        "# Title\n\nOne two three $x$ five {doc}`page`.\n\n$$\na = b\n$$ (eq-a)\n\n"
+        "```{glue:figure} curve\n:name: fig-curve\n\nSeven eight.\n```\n\n{glue:md}`said`\n"
+    )
+    exercises = (
+        "```{exercise}\n:label: ex-a\n\nWrite it.\n```\n\n"
+        "```{solution-start} ex-a\n:class: dropdown\n```\n\nNot counted at all here.\n\n"
+        "```{solution-end}\n```\n\n"
+        "```{exercise}\n:label: ex-b\n\nSet `dim` to 3.\n```\n\n"
+        "```{solution} ex-b\n:class: dropdown\n\nHidden words are not read.\n```\n\n"
+        "```{exercise}\n:label: ex-c\n\nWhy?\n```\n"
+    )
+    glued = nbformat.v4.new_output(
+        "display_data",
+        data={"application/papermill.record/text/markdown": "Nine ten."},
+        metadata={"scrapbook": {"name": "said", "mime_prefix": "application/papermill.record/"}},
+    )
+    cells = [
+        nbformat.v4.new_code_cell("# install", metadata={"tags": ["remove-cell"]}),
+        nbformat.v4.new_markdown_cell(markdown),
+        nbformat.v4.new_code_cell("a = 1\n\nb = 2\nprint(a + b)", outputs=[glued]),
+        nbformat.v4.new_code_cell("hidden = 1", metadata={"tags": ["hide-input"]}),
+        nbformat.v4.new_markdown_cell(exercises),
+    ]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    return path
+
+
+def test_chapter_times_follow_the_stated_rule(tmp_path):
+    from movierec.book import times
+
+    time = times.chapter_time(synthetic_chapter(tmp_path / "01_x.ipynb"))
+    assert (time.words, time.equations, time.code_lines, time.figures_tables) == (18, 1, 3, 1)
+    assert time.exercises == {"code": 1, "rerun": 1, "think": 1}
+    seconds = 18 * 60 / times.WORDS_PER_MINUTE + times.SECONDS_PER_EQUATION
+    seconds += 3 * times.SECONDS_PER_CODE_LINE + times.SECONDS_PER_FIGURE_OR_TABLE
+    assert time.reading_minutes == max(1, -(-seconds // 60))
+    assert time.lab_minutes == sum(times.LAB_MINUTES.values())
+    assert times.times_line(time) == f"Reading: {time.reading_minutes} min \u00b7 Lab: {time.lab_minutes} min"
+    table = times.times_table([time])
+    assert (
+        table.startswith(times.rule_text()) and "| {doc}`executed/01_x` | 18 | 1 | 3 | 1 | 1, 1, 1 |" in table
+    )
+    assert f"{times.WORDS_PER_MINUTE} words a minute" in table and table.rstrip().endswith(
+        f"**{time.reading_minutes}** | **{time.lab_minutes}** |"
+    )
+
+
 def tiny_book(root, url: str):
     """A one-chapter book with the real configuration and extension, and ``repository.url``."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -131,3 +182,19 @@ class TestSmokeKit:
         for name in ("rerun", "executed/02_model"):
             text = (html / "book" / f"{name}.html").read_text()
             assert "mybinder" not in text and "colab.research" not in text and "executablebooks" not in text
+
+    def test_every_chapter_states_its_reading_and_lab_minutes(self, smoke_book):
+        from movierec.book.build import EXECUTED_DIR, chapter_names
+        from movierec.book.times import chapter_time, times_line
+
+        root, html = smoke_book
+        teachers = (html / "book" / "teachers.html").read_text()
+        assert "Reading minutes: the words a student reads" in teachers
+        for name in chapter_names(root):
+            time = chapter_time(root / EXECUTED_DIR / f"{name}.ipynb")
+            page = (html / "book" / "executed" / f"{name}.html").read_text()
+            box = page.split('<p class="admonition-title">You will learn</p>', 1)[1].split("</div>", 1)[0]
+            assert f'<p class="movierec-times">{times_line(time)}</p>' in box, name
+            assert time.reading_minutes > 1 and time.lab_minutes > 0, name
+            row = f'{name}.html"><span class="doc">'
+            assert row in teachers.split("Reading minutes")[1], name

@@ -47,6 +47,7 @@ from .profiles import (
     shown_path,
     study_configs,
 )
+from .times import chapter_time, times_line, times_table
 
 NOTEBOOK_DIR = Path("notebooks")
 EXECUTED_DIR = Path("book") / "executed"
@@ -59,7 +60,15 @@ MATHJAX_SCRIPT = "tex-chtml.js"
 EXERCISE = re.compile(r"^`{3,}\{exercise\}[^\n]*\n:label: ([\w-]+)\n(.*?)^`{3,}\s*$", re.M | re.S)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 PARALLEL = 2  # chapters executed at once: a kernel each; more than the cores only adds contention
-NOT_IN_NOTEBOOKS = {"book/build.py", "book/cli.py", "book/sphinxext.py", "cli.py", "torchrun.py"}
+NOT_IN_NOTEBOOKS = {
+    "book/build.py",
+    "book/cli.py",
+    "book/sphinxext.py",
+    "book/times.py",
+    "book/pdf.py",
+    "cli.py",
+    "torchrun.py",
+}
 #: The licence of the book's text and figures (every page's footer says it); the code is MIT
 #: (pyproject.toml), and the MovieLens data keeps GroupLens's terms and is not redistributed.
 TEXT_LICENCE = ("CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/")
@@ -465,14 +474,17 @@ def html_dir(root: Path, edition: str = "instructor") -> Path:
     return root / BUILD_DIR / "html" if edition == "instructor" else root / BUILD_DIR / "student" / "html"
 
 
-def build_html(root: Path, edition: str = "instructor", profile: str = "default") -> Path:
-    """``jupyter-book build -W -n --keep-going`` of one edition; any warning fails with its lines."""
+def build_html(
+    root: Path, edition: str = "instructor", profile: str = "default", extra: dict[str, Any] | None = None
+) -> Path:
+    """``jupyter-book build -W -n --keep-going`` of one edition; any warning fails with its lines.
+    ``extra``: Sphinx settings for the book's extension (:func:`edition_config`)."""
     if edition not in EDITIONS:
         raise ParameterError(f"edition={edition!r} is not allowed: use one of {', '.join(EDITIONS)}")
     vendor_mathjax(root)
     output = root if edition == "instructor" else root / BUILD_DIR / edition
     command = [*jupyter_book_command(), "build", str(root), "-W", "-n", "--keep-going"]
-    command += ["--config", str(edition_config(root, edition, profile)), "--path-output", str(output)]
+    command += ["--config", str(edition_config(root, edition, profile, extra)), "--path-output", str(output)]
     done = subprocess.run(command, cwd=root, capture_output=True, text=True)
     if done.returncode != 0:
         text = done.stdout + done.stderr
@@ -594,7 +606,10 @@ def build_book(
     (generated / "setup.md").write_text(setup_block(repository_url(root)), encoding="utf-8")
     (generated / "exercises.md").write_text(exercises_table(root), encoding="utf-8")
     (generated / "timings.md").write_text(timings_table(root, runs), encoding="utf-8")
+    times = [chapter_time(root / EXECUTED_DIR / path.name) for path in paths]
+    (generated / "times.md").write_text(times_table(times, EXECUTED_DIR.name), encoding="utf-8")
+    extra = {"movierec_chapter_times": {f"{EXECUTED_DIR.as_posix()}/{t.name}": times_line(t) for t in times}}
     say(f"building the {edition} edition's HTML with jupyter-book (-W: any warning stops it)")
-    html = build_html(root, edition, profile)
+    html = build_html(root, edition, profile, extra)
     say(f"done in {time.perf_counter() - start:.0f} s: open {html / 'index.html'}")
     return html

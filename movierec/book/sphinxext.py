@@ -13,6 +13,8 @@ downloadable sources hold no solutions either.
   compute solutions); the notebooks and Markdown offered by the download button lose them too,
   in their copies under ``_sources``.
 
+- Each chapter's "You will learn" box ends with its reading and lab minutes
+  (``movierec_chapter_times``, counted by :mod:`movierec.book.times`).
 - The downloaded notebooks' first cell begins with the driver's one install line
   (``movierec_install_comment``: from the repository's URL when ``repository.url`` is set),
   and the chapters' launch buttons (Binder, Colab) open the source notebook git holds
@@ -128,6 +130,22 @@ def glue_table_directive() -> type:
     return GlueTable
 
 
+LEARN_TITLE = "You will learn"
+
+
+def _add_chapter_times(app, doctree) -> None:
+    """Append the driver's "Reading: N min · Lab: M min" line (``movierec_chapter_times``, by
+    docname) to the first admonition titled "You will learn" of the page."""
+    line = (getattr(app.config, "movierec_chapter_times", {}) or {}).get(app.env.docname)
+    if not line:
+        return
+    for admonition in doctree.findall(nodes.admonition):
+        titles = [child for child in admonition.children if isinstance(child, nodes.title)]
+        if titles and titles[0].astext().strip() == LEARN_TITLE:
+            admonition += nodes.paragraph(line, line, classes=["movierec-times"])
+            return
+
+
 INSTALL_PREFIX = "# Run this notebook yourself:"
 
 
@@ -224,6 +242,8 @@ def setup(app) -> dict[str, Any]:
     # early: html-page-context stops at the first handler that returns a template name
     app.connect("html-page-context", _one_copy_of_each_script, priority=100)
     app.connect("source-read", _drop_student_solutions)
+    app.add_config_value("movierec_chapter_times", {}, "env")  # a change re-reads the pages
+    app.connect("doctree-read", _add_chapter_times)
     app.add_config_value("movierec_install_comment", "", "html")
     app.add_config_value("movierec_launch_sources", {}, "html")
     app.connect("html-page-context", _launch_the_sources, priority=900)  # after the theme's buttons

@@ -1,0 +1,178 @@
+"""Student minutes per chapter, counted from the executed notebooks by one stated rule: reading
+time from the words, displayed equations, visible code lines, figures and tables a student
+reads (solutions left out), lab time from the kinds of exercises.
+
+The driver writes the teachers' page table (:func:`times_table`) and hands the per-chapter line
+(:func:`times_line`) to the Sphinx extension, which appends it to each chapter's "You will
+learn" box. Book page: "For teachers".
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, field
+
+import nbformat
+
+from .profiles import PARAMETERS
+
+WORDS_PER_MINUTE = 200  # attentive reading of technical prose
+SECONDS_PER_EQUATION = 30  # a displayed equation, read term by term
+SECONDS_PER_CODE_LINE = 6  # a visible line of code, read and understood
+SECONDS_PER_FIGURE_OR_TABLE = 30  # a numbered figure or table and its caption
+#: Lab minutes per exercise, by kind: write code that a checker tests; predict, change a named
+#: book parameter and re-run the notebook; reason or derive without running anything.
+LAB_MINUTES = {"code": 15, "rerun": 10, "think": 5}
+KIND_WORDS = {
+    "code": "write code that its checker tests",
+    "rerun": "predict, change a book parameter and re-run",
+    "think": "reason or derive on paper",
+}
+HIDDEN_TAGS = {"remove-cell", "remove-input", "hide-input", "hide-cell", "solution"}
+
+_EXERCISE = re.compile(
+    r"^(?P<fence>`{3,}|:{3,})\{exercise\}[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S
+)
+_LABEL = re.compile(r"^:label: ([\w-]+)", re.M)
+_SOLUTION = re.compile(r"^(?P<fence>`{3,}|:{3,})\{solution\}.*?^(?P=fence)[ \t]*$", re.M | re.S)
+_GATED = re.compile(
+    r"^(?P<fence>`{3,}|:{3,})\{solution-start\}.*?\{solution-end\}[^\n]*\n(?P=fence)", re.M | re.S
+)
+_GATED_LABEL = re.compile(r"\{solution-start\} ([\w-]+)")
+_DISPLAY_MATH = re.compile(r"\$\$.*?\$\$(?:[ \t]*\([\w-]+\))?|^`{3,}\{math\}.*?^`{3,}", re.M | re.S)
+_INLINE_MATH = re.compile(r"\$[^$\n]+\$")
+_GLUE_MD = re.compile(r"\{glue:md\}`([\w-]+)(?::\w+)?`")
+_FIGURE_OR_TABLE = re.compile(r"\{(?:glue:figure|glue:table|figure|list-table|table)\}")
+_MARKUP = re.compile(r"\{[\w:-]+\}`([^`<]*)(?:<[^>]*>)?`")  # a role: its text stays
+_FENCE_LINE = re.compile(r"^(?:`{3,}|:{3,}).*$|^:[\w-]+:.*$", re.M)  # directive fences, options
+_WORD = re.compile(r"[^\W_][\w'’.,-]*")
+
+
+@dataclass
+class ChapterTime:
+    """What a student reads and does in one chapter, and the minutes the rule gives it."""
+
+    name: str
+    words: int = 0
+    equations: int = 0
+    code_lines: int = 0
+    figures_tables: int = 0
+    exercises: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LAB_MINUTES, 0))
+
+    @property
+    def reading_minutes(self) -> int:
+        seconds = (
+            self.words * 60 / WORDS_PER_MINUTE
+            + self.equations * SECONDS_PER_EQUATION
+            + self.code_lines * SECONDS_PER_CODE_LINE
+            + self.figures_tables * SECONDS_PER_FIGURE_OR_TABLE
+        )
+        return max(1, math.ceil(seconds / 60))
+
+    @property
+    def lab_minutes(self) -> int:
+        return sum(LAB_MINUTES[kind] * count for kind, count in self.exercises.items())
+
+
+def _glued_text(book: nbformat.NotebookNode) -> dict[str, str]:
+    """The text glued under each name in an executed notebook (markdown, else plain text)."""
+    glued = {}
+    for cell in book.cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            data = output.get("data", {})
+            prefix = output.get("metadata", {}).get("scrapbook", {}).get("mime_prefix", "")
+            text = data.get(prefix + "text/markdown") or data.get(prefix + "text/plain")
+            if name and isinstance(text, str):
+                glued[name] = text
+    return glued
+
+
+def exercise_kinds(markdown: str) -> dict[str, str]:
+    """Each exercise's label and kind: ``code`` when its solution is gated (code that a
+    checker tests), ``rerun`` when it names a book parameter, else ``think``."""
+    gated = set(_GATED_LABEL.findall(markdown))
+    kinds = {}
+    for match in _EXERCISE.finditer(markdown):
+        body = match.group("body")
+        label = _LABEL.search(body)
+        if label is None:
+            continue
+        named = [name for name in re.findall(r"`([a-z_]+)`", body) if name in PARAMETERS]
+        kinds[label.group(1)] = "code" if label.group(1) in gated else "rerun" if named else "think"
+    return kinds
+
+
+def count_words(markdown: str) -> int:
+    """Words of MyST prose: a role counts by its text, inline math as one word, directive fences
+    and options not at all."""
+    text = _INLINE_MATH.sub(" x ", markdown)
+    text = _MARKUP.sub(lambda match: f" {match.group(1)} ", text)
+    text = _FENCE_LINE.sub(" ", text)
+    return len(_WORD.findall(text))
+
+
+def chapter_time(notebook: str | os.PathLike) -> ChapterTime:
+    """Count a chapter (an executed notebook, so that glued sentences are read too; a source
+    notebook also works) by the rule of this module: the prose without its solutions, the code
+    cells a reader sees (not removed, hidden or solution cells), the exercises by kind."""
+    book = nbformat.read(notebook, as_version=4)
+    glued = _glued_text(book)
+    markdown = "\n\n".join(cell.source for cell in book.cells if cell.cell_type == "markdown")
+    time = ChapterTime(name=os.path.splitext(os.path.basename(notebook))[0])
+    for kind in exercise_kinds(markdown).values():
+        time.exercises[kind] += 1
+    prose = _GATED.sub("", _SOLUTION.sub("", markdown))
+    prose = _GLUE_MD.sub(lambda match: glued.get(match.group(1), "x"), prose)
+    time.equations = len(_DISPLAY_MATH.findall(prose))
+    time.figures_tables = len(_FIGURE_OR_TABLE.findall(prose))
+    time.words = count_words(_DISPLAY_MATH.sub(" ", prose))
+    for cell in book.cells:
+        if cell.cell_type != "code" or HIDDEN_TAGS & set(cell.metadata.get("tags", [])):
+            continue
+        time.code_lines += sum(1 for line in cell.source.splitlines() if line.strip())
+        for output in cell.get("outputs", []):  # figures a cell shows (pages.figure, a visible plot)
+            data = output.get("data", {})
+            time.figures_tables += "image/png" in data
+            shown = data.get("text/markdown", "")
+            if isinstance(shown, str):
+                time.figures_tables += len(_FIGURE_OR_TABLE.findall(shown))
+    return time
+
+
+def times_line(time: ChapterTime) -> str:
+    """The line each chapter's "You will learn" box ends with."""
+    return f"Reading: {time.reading_minutes} min \u00b7 Lab: {time.lab_minutes} min"
+
+
+def rule_text() -> str:
+    """The rule, stated once (MyST), from the constants that apply it."""
+    kinds = "; ".join(f"{LAB_MINUTES[kind]} min to {words}" for kind, words in KIND_WORDS.items())
+    return (
+        f"Reading minutes: the words a student reads (solutions left out, glued sentences in) at "
+        f"{WORDS_PER_MINUTE} words a minute, plus {SECONDS_PER_EQUATION} s per displayed equation, "
+        f"{SECONDS_PER_CODE_LINE} s per visible line of code and {SECONDS_PER_FIGURE_OR_TABLE} s per "
+        f"figure or table, rounded up. Lab minutes: per exercise, {kinds}."
+    )
+
+
+def times_table(times: list[ChapterTime], doc_prefix: str = "executed") -> str:
+    """The teachers' page table of every chapter's minutes (MyST), with the rule above it."""
+    rows = [rule_text(), ""]
+    rows += [
+        "| chapter | words | equations | code lines | figures, tables | exercises (code, re-run, think) "
+        "| reading (min) | lab (min) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for time in times:
+        kinds = ", ".join(str(time.exercises[kind]) for kind in LAB_MINUTES)
+        rows.append(
+            f"| {{doc}}`{doc_prefix}/{time.name}` | {time.words:,} | {time.equations} | {time.code_lines} "
+            f"| {time.figures_tables} | {kinds} | {time.reading_minutes} | {time.lab_minutes} |"
+        )
+    reading = sum(time.reading_minutes for time in times)
+    lab = sum(time.lab_minutes for time in times)
+    rows.append(f"| **all chapters** | | | | | | **{reading}** | **{lab}** |")
+    return "\n".join(rows) + "\n"
