@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import torch
 from conftest import random_likes
 from movierec.errors import ParameterError
 from movierec.model.cost import CoLikeCost
-from movierec.model.train import TrainConfig, initial_embeddings, train
+from movierec.model.train import TrainConfig, Training, initial_embeddings, train
 
 BEST_COST_D64 = 1_308_831
 
@@ -126,3 +127,33 @@ def test_seed_sweep_draw_reproduces_its_first_cost(likes):
     assert cost.value(third) == pytest.approx(57_829_216_256, rel=1e-6)
     fourth = initial_embeddings(TrainConfig(dim="full", init_draw=3), likes.n_movies)
     assert cost.value(fourth) == pytest.approx(57_861_603_328, rel=1e-6)
+
+
+def test_training_in_turns_is_training_in_one_go():
+    matrix = random_likes(40, 30, 0.2, seed=5)
+    config = TrainConfig(lr=0.05, epochs=12, dim=3, init_std=0.2)
+    whole = train(matrix, config, device="cpu", progress=None)
+    run = Training(matrix, config, device="cpu", progress=None)
+    run.advance(4)
+    stopped = run.stopped()
+    short = train(matrix, replace(config, epochs=4), device="cpu", progress=None)
+    assert stopped.config == short.config and stopped.key == short.key
+    assert np.array_equal(stopped.embeddings, short.embeddings)
+    assert stopped.history["cost"].tolist() == short.history["cost"].tolist()
+    run.advance(9)
+    assert np.array_equal(stopped.embeddings, short.embeddings)  # the snapshot is a copy
+    finished = run.advance().result()
+    assert np.array_equal(finished.embeddings, whole.embeddings)
+    assert finished.history["cost"].tolist() == whole.history["cost"].tolist()
+    assert finished.status == whole.status and (finished.history["seconds"].diff().dropna() >= 0).all()
+    with pytest.raises(Exception, match="at epoch 0 of 12"):
+        Training(matrix, config, device="cpu", progress=None).result()
+
+
+def test_a_diverging_run_stopped_late_is_the_whole_diverged_run():
+    matrix = random_likes(40, 30, 0.2, seed=5)
+    config = TrainConfig(optimizer="sgd", lr=50.0, epochs=12, dim=3, init_std=0.2)
+    whole = train(matrix, config, device="cpu", progress=None)
+    assert whole.status == "diverged"
+    stopped = Training(matrix, config, device="cpu", progress=None).advance(10).stopped()
+    assert stopped.config == config and stopped.diverged_epoch == whole.diverged_epoch

@@ -12,7 +12,7 @@ import os
 import platform
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -322,80 +322,174 @@ def train(
     cost at the next epoch). The progress bar (in a terminal only) reads ``progress`` then
     the run's label and size; ``progress=None`` shows none (a distributed rank other than the
     first). A ``cost`` passed in must be built for the config's target and ridge (a sharded
-    cost could not be rebuilt here). Book pages: "The model", "The optimizer study",
-    "What should the embeddings fit?".
+    cost could not be rebuilt here). The loop is :class:`Training`'s, run to its end.
+    Book pages: "The model", "The optimizer study", "What should the embeddings fit?".
     """
     config = config or TrainConfig.from_dict(params)
-    matrix = as_csr(likes)
-    target = pick_device(device)
-    dtype = DTYPES[config.dtype]
-    if cost is None:
-        cost = CoLikeCost(matrix, target, dtype, config.target, config.ridge)
-    elif (cost.target, cost.ridge) != (config.target, config.ridge):
-        raise ParameterError(
-            f"cost is built for target={cost.target!r}, ridge={cost.ridge!r} but the run asks for "
-            f"target={config.target!r}, ridge={config.ridge!r}: pass a cost built for the run, or none"
-        )
-    rows = initial_embeddings(config, matrix.shape[1]).mT.contiguous().to(device=target, dtype=dtype)
-    rows.requires_grad_(True)
-    V = rows.mT
-    optimizer = make_optimizer(config, [rows])
-    costs: list[float] = []
-    seconds: list[float] = []
-    status, diverged_epoch = "finished", None
-    start = time.perf_counter()
+    training = Training(
+        likes, config, data_checksum=data_checksum, device=device, cost=cost, progress=progress
+    )
+    training.advance()
+    return training.result()
 
-    def closure() -> torch.Tensor:
-        value, grad = cost.value_and_grad(V)
-        rows.grad = grad.mT
+
+class Training:
+    """One run's training loop, which can pause after any epoch and go on later: the state of
+    :func:`train` (V, the optimizer, the costs so far) kept between calls of :meth:`advance`.
+
+    Run to ``config.epochs`` it is :func:`train`, step for step. Paused after k < epochs
+    steps, :meth:`stopped` is exactly the run of ``replace(config, epochs=k)`` (the same start,
+    the same k steps, the cost of its embeddings last), so a search that stops a run early
+    stores what :func:`train` would have produced for that shorter run. Its seconds count only
+    the time spent in :meth:`advance`, so runs advanced in turns keep their own times.
+    Book page: "What should the embeddings fit?".
+    """
+
+    def __init__(
+        self,
+        likes: Likes | sp.spmatrix,
+        config: TrainConfig,
+        *,
+        data_checksum: str = "",
+        device: str | torch.device = "auto",
+        cost: CoLikeCost | None = None,
+        progress: str | None = "",
+    ):
+        matrix = as_csr(likes)
+        self.config = config
+        self.data_checksum = data_checksum
+        self.target = pick_device(device)
+        dtype = DTYPES[config.dtype]
+        if cost is None:
+            cost = CoLikeCost(matrix, self.target, dtype, config.target, config.ridge)
+        elif (cost.target, cost.ridge) != (config.target, config.ridge):
+            raise ParameterError(
+                f"cost is built for target={cost.target!r}, ridge={cost.ridge!r} but the run asks for "
+                f"target={config.target!r}, ridge={config.ridge!r}: pass a cost built for the run, or none"
+            )
+        self.cost = cost
+        self.rows = (
+            initial_embeddings(config, matrix.shape[1]).mT.contiguous().to(device=self.target, dtype=dtype)
+        )
+        self.rows.requires_grad_(True)
+        self.V = self.rows.mT
+        self.optimizer = make_optimizer(config, [self.rows])
+        self.costs: list[float] = []
+        self.seconds: list[float] = []
+        self.status, self.diverged_epoch = "finished", None
+        self.epoch = 0  # optimizer steps taken
+        self.done = False  # ended: all epochs run, or diverged
+        self._spent = 0.0  # seconds spent in advance() so far
+        size = f"d={self.V.shape[0]}" + (
+            " (full size, one dimension per movie)" if config.dim == "full" else ""
+        )
+        self.bar = tqdm(
+            total=config.epochs,
+            desc=f"{progress or ''}{config.label} {size}",
+            disable=True if progress is None else None,
+            leave=False,
+            unit="epoch",
+        )
+
+    def _closure(self) -> torch.Tensor:
+        value, grad = self.cost.value_and_grad(self.V)
+        self.rows.grad = grad.mT
         return value
 
-    def blew_up(value: float) -> bool:
-        return not math.isfinite(value) or value > DIVERGENCE_FACTOR * costs[0]
+    def _blew_up(self, value: float) -> bool:
+        return not math.isfinite(value) or value > DIVERGENCE_FACTOR * self.costs[0]
 
-    size = f"d={V.shape[0]}" + (" (full size, one dimension per movie)" if config.dim == "full" else "")
-    bar = tqdm(
-        range(config.epochs),
-        desc=f"{progress or ''}{config.label} {size}",
-        disable=True if progress is None else None,
-        leave=False,
-        unit="epoch",
-    )
-    for epoch in bar:
-        value = float(closure())
-        costs.append(value)
-        seconds.append(time.perf_counter() - start)
-        if blew_up(value):
-            status, diverged_epoch = "diverged", epoch
-            break
-        try:
-            optimizer.step(closure if config.optimizer == "lbfgs" else None)
-        except RuntimeError as error:  # an lr beyond the dtype's range overflows inside the step
-            if "overflow" not in str(error):
-                raise
-            costs.append(math.inf)
-            seconds.append(time.perf_counter() - start)
-            status, diverged_epoch = "diverged", epoch + 1
-            break
-        bar.set_postfix(cost=f"{value:.4g}", refresh=False)
-    else:
-        costs.append(cost.value(V))  # the cost of the embeddings that are returned
-        seconds.append(time.perf_counter() - start)
-        if blew_up(costs[-1]):
-            status, diverged_epoch = "diverged", config.epochs
-    bar.close()
-    history = pd.DataFrame({"epoch": np.arange(len(costs)), "cost": costs, "seconds": seconds})
-    return TrainResult(
-        config=config,
-        history=history,
-        embeddings=V.detach().to("cpu", torch.float32).numpy(),
-        status=status,
-        diverged_epoch=diverged_epoch,
-        data_checksum=data_checksum,
-        device=str(target),
-        versions=library_versions(),
-        machine=machine_description(target),
-    )
+    def advance(self, until: int | None = None) -> Training:
+        """Train on up to epoch ``until`` (default: the config's epochs), or until the run diverges."""
+        until = self.config.epochs if until is None else min(int(until), self.config.epochs)
+        begun = time.perf_counter()
+
+        def now() -> float:
+            return self._spent + time.perf_counter() - begun
+
+        while not self.done and self.epoch < until:
+            value = float(self._closure())
+            self.costs.append(value)
+            self.seconds.append(now())
+            if self._blew_up(value):
+                self.status, self.diverged_epoch, self.done = "diverged", self.epoch, True
+                break
+            try:
+                self.optimizer.step(self._closure if self.config.optimizer == "lbfgs" else None)
+            except RuntimeError as error:  # an lr beyond the dtype's range overflows inside the step
+                if "overflow" not in str(error):
+                    raise
+                self.costs.append(math.inf)
+                self.seconds.append(now())
+                self.status, self.diverged_epoch, self.done = "diverged", self.epoch + 1, True
+                break
+            self.epoch += 1
+            self.bar.update()
+            self.bar.set_postfix(cost=f"{value:.4g}", refresh=False)
+        if not self.done and self.epoch == self.config.epochs:
+            self.costs.append(self.cost.value(self.V))  # the cost of the embeddings that are returned
+            self.seconds.append(now())
+            if self._blew_up(self.costs[-1]):
+                self.status, self.diverged_epoch = "diverged", self.config.epochs
+            self.done = True
+        self._spent = now()
+        if self.done:
+            self.bar.close()
+        return self
+
+    def embeddings(self) -> np.ndarray:
+        """The current d x n embeddings, float32 on the CPU (a copy)."""
+        return self.V.detach().to("cpu", torch.float32).numpy().copy()
+
+    def _result(
+        self,
+        config: TrainConfig,
+        costs: list[float],
+        seconds: list[float],
+        status: str,
+        diverged: int | None,
+        embeddings: np.ndarray,
+    ) -> TrainResult:
+        history = pd.DataFrame({"epoch": np.arange(len(costs)), "cost": costs, "seconds": seconds})
+        return TrainResult(
+            config=config,
+            history=history,
+            embeddings=embeddings,
+            status=status,
+            diverged_epoch=diverged,
+            data_checksum=self.data_checksum,
+            device=str(self.target),
+            versions=library_versions(),
+            machine=machine_description(self.target),
+        )
+
+    def result(self) -> TrainResult:
+        """The finished (or diverged) run, as :func:`train` returns it."""
+        if not self.done:
+            raise ParameterError(
+                f"run {self.config.label} is at epoch {self.epoch} of {self.config.epochs}: advance() it "
+                f"to its end first, or take stopped()"
+            )
+        embeddings = self.V.detach().to("cpu", torch.float32).numpy()
+        return self._result(
+            self.config, self.costs, self.seconds, self.status, self.diverged_epoch, embeddings
+        )
+
+    def stopped(self) -> TrainResult:
+        """The run stopped here: the run of ``replace(config, epochs=k)`` after k steps (k >= 1),
+        with the cost of its embeddings last; the whole run once it has ended."""
+        if self.done:
+            return self.result()
+        if self.epoch < 1:
+            raise ParameterError(f"run {self.config.label} has taken no step yet: advance() it first")
+        begun = time.perf_counter()
+        last = self.cost.value(self.V)
+        seconds = [*self.seconds, self._spent + time.perf_counter() - begun]
+        status, diverged = "finished", None
+        if self._blew_up(last):
+            status, diverged = "diverged", self.epoch
+        config = replace(self.config, epochs=self.epoch)
+        return self._result(config, [*self.costs, last], seconds, status, diverged, self.embeddings())
 
 
 def config_grid(
