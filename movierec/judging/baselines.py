@@ -22,7 +22,9 @@ from threadpoolctl import threadpool_limits
 
 from ..data import colike_matrix
 from ..errors import ParameterError
-from .evaluate import Scored, Split, cosine_scores, evaluate_scores, score_method
+from ..runs.cache import ResultCache, compute_once
+from ..runs.store import RunStore
+from .evaluate import RANK_DEPTH, Scored, Split, cosine_scores, evaluate_scores, score_method
 
 ALS_ITERATIONS = 15
 
@@ -197,28 +199,97 @@ def tune_baselines(
     k: int = 10,
     seed: int = 0,
     only: Sequence[str] | None = None,
+    store: RunStore | ResultCache | None = None,
 ) -> tuple[pd.DataFrame, list[Scored]]:
     """Tune each baseline's grid (or only the baselines named in ``only``) on validation NDCG@k,
     then score it at its best point on validation and test: (tuning table of every grid point,
     the scored baselines).
 
-    Book page: "Does it recommend well?".
+    Given a run ``store`` (or a :class:`ResultCache`), each baseline is tuned once and stored in
+    the store's cache, keyed by the split (its checksum: data, seed, held-out share), the
+    baseline, its grid, k and the seed; every later call with the same key, in any chapter or
+    process, reads it back (:func:`tuned_baseline`). While another process tunes one, this call
+    tunes the others first. Book page: "Does it recommend well?".
     """
     column = f"val NDCG@{k}"
+    chosen = {name: grid for name, grid in checked_grids(grids).items() if only is None or name in only}
+    cache = ResultCache.beside(store)
+    found = {
+        name: tuned_baseline(split, name, grid, k, seed, cache, wait=False) for name, grid in chosen.items()
+    }
     tuning: list[dict[str, Any]] = []
     scored = []
-    for name, grid in checked_grids(grids).items():
-        if only is not None and name not in only:
-            continue
-        baseline = BASELINES[name]
+    for name, grid in chosen.items():
+        entry = found[name] or tuned_baseline(split, name, grid, k, seed, cache)
+        label = BASELINES[name].label
+        if grid:
+            tuning += [
+                {"method": label, "setting": setting_text(point), column: ndcg}
+                for point, ndcg in zip(entry.points, entry.ndcg, strict=True)
+            ]
+        scored.append(entry.scored)
+    return pd.DataFrame(tuning, columns=["method", "setting", column]), scored
+
+
+@dataclass(frozen=True)
+class TunedBaseline:
+    """One baseline tuned on a split: every grid point with its validation NDCG@k, and the
+    baseline scored at the best point (:class:`Scored`)."""
+
+    points: list[dict[str, float]]
+    ndcg: list[float]
+    scored: Scored
+
+
+def tuned_baseline(
+    split: Split,
+    name: str,
+    grid: Mapping[str, Sequence[float]],
+    k: int = 10,
+    seed: int = 0,
+    cache: ResultCache | None = None,
+    wait: bool = True,
+) -> TunedBaseline | None:
+    """Baseline ``name`` tuned over ``grid`` on ``split``'s validation NDCG@k and scored at its best
+    point: from ``cache`` when stored there, else computed (and stored). None only with
+    ``wait=False`` while another process computes it."""
+    baseline = BASELINES[name]
+    decides = {
+        "split": split.checksum,
+        "baseline": name,
+        "grid": {option: [float(value) for value in values] for option, values in grid.items()},
+        "k": int(k),
+        "seed": int(seed),
+        "depth": RANK_DEPTH,
+        **({"iterations": ALS_ITERATIONS} if name == "als" else {}),
+    }
+
+    def tune() -> tuple[dict, dict[str, np.ndarray]]:
         scorer = baseline.fit(split.train, seed)
-        best: tuple[float, dict[str, float], np.ndarray] | None = None
-        for point in grid_points(grid):
+        points, values = grid_points(grid), []
+        best: tuple[float, int, np.ndarray] | None = None
+        for index, point in enumerate(points):
             scores = scorer(**point)
             ndcg = evaluate_scores(scores, split, "validation", k)["NDCG"]
-            if grid:
-                tuning.append({"method": baseline.label, "setting": setting_text(point), column: ndcg})
+            values.append(ndcg)
             if best is None or ndcg > best[0]:
-                best = (ndcg, point, scores)
-        scored.append(score_method(baseline.label, setting_text(best[1]), best[2], split, k))
-    return pd.DataFrame(tuning, columns=["method", "setting", column]), scored
+                best = (ndcg, index, scores)
+        scored = score_method(baseline.label, setting_text(points[best[1]]), best[2], split, k)
+        header = {"points": points, "ndcg": values, "best": best[1]}
+        header |= {"validation": scored.validation, "test": scored.test}
+        return header, {"test_ndcg": scored.test_ndcg, "ranked_test": scored.ranked_test}
+
+    entry = compute_once(cache, "baseline", decides, tune, wait)
+    if entry is None:
+        return None
+    header, arrays = entry
+    points = [dict(point) for point in header["points"]]
+    scored = Scored(
+        method=baseline.label,
+        setting=setting_text(points[header["best"]]),
+        validation=dict(header["validation"]),
+        test=dict(header["test"]),
+        test_ndcg=arrays["test_ndcg"],
+        ranked_test=arrays["ranked_test"],
+    )
+    return TunedBaseline(points=points, ndcg=[float(value) for value in header["ndcg"]], scored=scored)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from ..data import Likes
 from ..errors import ParameterError
 from ..model.train import TrainConfig, TrainResult, config_grid
 from ..numbers import format_lr
+from ..runs.cache import ResultCache, compute_once, entry_key
 from ..runs.store import RunStore
 from ..runs.study import sweep
 from .recommend import check_scoring, unit_columns
@@ -93,13 +94,18 @@ def split_likes(
     held_out: float = HELD_OUT,
     min_likes: int = MIN_LIKES,
     data_checksum: str = "",
+    store: RunStore | ResultCache | None = None,
 ) -> Split:
     """Split each user's likes at random into train / validation / test (seeded).
 
     Rule: a user with at least ``min_likes`` likes (n of them) gives
     ``max(1, round(held_out * n))`` likes to validation and as many to test, the rest to
     train (80/10/10 by default); a user with fewer likes stays in train only. The parts are
-    disjoint and their sum is L. Book page: "Does it recommend well?".
+    disjoint and their sum is L. Given a run ``store`` (or a :class:`ResultCache`) and the data's
+    checksum, the split is stored once in the store's cache, keyed by the data, the seed,
+    ``held_out``, ``min_likes`` and the like threshold, and read back from there by every
+    chapter: the runs keyed by :attr:`Split.checksum` always trained on the stored split.
+    Book page: "Does it recommend well?".
     """
     if not 0 < held_out < 0.5:
         raise ParameterError(f"held_out={held_out!r} is not allowed: held_out must be in (0, 0.5)")
@@ -109,14 +115,31 @@ def split_likes(
     matrix.sort_indices()
     counts = np.diff(matrix.indptr)
     rows = np.repeat(np.arange(matrix.shape[0]), counts)
-    keys = np.random.default_rng(seed).random(matrix.nnz)
-    order = np.lexsort((keys, rows))
-    rank = np.empty(matrix.nnz, dtype=np.int64)
-    rank[order] = np.arange(matrix.nnz) - matrix.indptr[rows[order]]
-    per_part = np.where(counts >= min_likes, np.maximum(1, np.rint(held_out * counts)), 0).astype(np.int64)[
-        rows
-    ]
-    parts = np.where(rank < per_part, 2, np.where(rank < 2 * per_part, 1, 0))
+
+    def assign() -> tuple[dict, dict[str, np.ndarray]]:
+        keys = np.random.default_rng(seed).random(matrix.nnz)
+        order = np.lexsort((keys, rows))
+        rank = np.empty(matrix.nnz, dtype=np.int64)
+        rank[order] = np.arange(matrix.nnz) - matrix.indptr[rows[order]]
+        per_part = np.where(counts >= min_likes, np.maximum(1, np.rint(held_out * counts)), 0).astype(
+            np.int64
+        )[rows]
+        parts = np.where(rank < per_part, 2, np.where(rank < 2 * per_part, 1, 0)).astype(np.int8)
+        return {"likes": int(matrix.nnz)}, {"parts": parts}
+
+    decides = {
+        "data": data_checksum,
+        "seed": int(seed),
+        "held_out": float(held_out),
+        "min_likes": int(min_likes),
+        "threshold": float(likes.threshold),
+        "shape": [int(side) for side in matrix.shape],
+        "likes": int(matrix.nnz),
+    }
+    cache = ResultCache.beside(store) if data_checksum else None  # without the data's checksum, no key
+    parts = compute_once(cache, "split", decides, assign)[1]["parts"]
+    if parts.shape != (matrix.nnz,) or not np.isin(parts, (0, 1, 2)).all():
+        parts = assign()[1]["parts"]  # an entry that does not fit these likes is never used
 
     def part(which: int) -> sp.csr_matrix:
         keep = parts == which
@@ -311,24 +334,29 @@ def tuning_configs(
 def tune_embeddings(
     store: RunStore, split: Split, configs: Sequence[TrainConfig], device: str = "auto", k: int = 10
 ) -> tuple[list[TrainResult], pd.DataFrame]:
-    """Train (or reuse from ``store``) every config on the train likes; the runs and their table.
+    """Train (or reuse from ``store``) every config on the train likes; the runs and their table
+    (validation metrics read from the store's cache where another page already scored a run).
 
     Book page: "Does it recommend well?".
     """
     results = sweep(configs, split.train_likes, split.checksum, store, device, split.label)
-    return results, tuning_table(results, split, k)
+    return results, tuning_table(results, split, k, store)
 
 
-def tuning_table(results: Sequence[TrainResult], split: Split, k: int = 10) -> pd.DataFrame:
+def tuning_table(
+    results: Sequence[TrainResult], split: Split, k: int = 10, store: RunStore | ResultCache | None = None
+) -> pd.DataFrame:
     """One row per run trained on ``split.train``: settings, final cost, status, validation metrics
-    (NaN for a diverged run: it is never chosen).
+    (NaN for a diverged run: it is never chosen); with a ``store``, each run's metrics are scored
+    once and kept in its cache (:func:`run_metrics`).
 
     Book page: "Does it recommend well?".
     """
+    cache = ResultCache.beside(store)
     rows = []
     for result in results:
         if result.status == "finished":
-            metrics = evaluate_embeddings(result.embeddings, split, "validation", k)
+            metrics = run_metrics(result.key, result.embeddings, split, "validation", k, "cosine", cache)
         else:
             metrics = {name: float("nan") for name in METRICS}
         rows.append(
@@ -342,6 +370,40 @@ def tuning_table(results: Sequence[TrainResult], split: Split, k: int = 10) -> p
             }
         )
     return pd.DataFrame(rows)
+
+
+def embeddings_digest(embeddings: np.ndarray) -> str:
+    """SHA-256 of d x n embeddings as float32 (what the run store keeps), with their shape."""
+    array = np.ascontiguousarray(embeddings, dtype=np.float32)
+    return hashlib.sha256(repr(array.shape).encode() + array.tobytes()).hexdigest()
+
+
+def run_metrics(
+    run_key: str,
+    embeddings: np.ndarray | Callable[[], np.ndarray],
+    split: Split,
+    part: str = "validation",
+    k: int = 10,
+    scoring: str = "cosine",
+    cache: ResultCache | None = None,
+) -> dict[str, float]:
+    """:func:`evaluate_embeddings` of run ``run_key`` (trained on ``split``), scored once: kept in
+    ``cache`` under the run's key, the split, part, k and rule, with the embeddings' digest. A
+    stored entry whose digest differs from the embeddings at hand (a run trained again, rounding
+    otherwise) is scored again. ``embeddings`` may be a function that produces them, called only
+    when the entry is missing: a search asks for a run's score before deciding to train it."""
+    decides = {"run": run_key, "split": split.checksum, "part": part, "k": int(k), "scoring": scoring}
+    key = entry_key("metrics", decides)
+    given = None if callable(embeddings) else np.asarray(embeddings)
+    found = cache.load("metrics", key) if cache is not None else None
+    if found is not None and (given is None or found[0].get("digest") == embeddings_digest(given)):
+        return {name: float(value) for name, value in found[0]["metrics"].items()}
+    vectors = given if given is not None else np.asarray(embeddings())
+    metrics = evaluate_embeddings(vectors, split, part, k, scoring)
+    if cache is not None:
+        header = {"decides": decides, "digest": embeddings_digest(vectors), "metrics": metrics}
+        cache.save("metrics", key, header, {})
+    return metrics
 
 
 def chosen_runs(results: Sequence[TrainResult], table: pd.DataFrame, k: int = 10) -> dict[str, TrainResult]:

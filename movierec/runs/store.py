@@ -5,7 +5,11 @@ Each file is written to a temporary name and renamed into place, and ``meta.json
 leaves no ``meta.json``, and a damaged file fails its checksum, so neither is ever read
 as a result. A run folder without ``meta.json``, or holding a temporary file, is a run being
 written: removing runs never touches one. Removal renames a run's folder out of the store
-before deleting it, so no half-deleted run is ever read as complete. Book page: "Re-run it
+before deleting it, so no half-deleted run is ever read as complete. A process about to train
+a run first *claims* it (a small ``.KEY.claim`` file, created exclusively): another process
+that wants the same run meanwhile (two chapters executed at once) trains its other runs first
+and then reads this one, instead of training it twice. A claim only saves work: a stale one
+(its process gone) is taken over, and results never depend on it. Book page: "Re-run it
 yourself".
 """
 
@@ -17,9 +21,10 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -62,6 +67,9 @@ KEY_START = re.compile(r"[0-9a-f]{1,16}")
 TEMPORARY = ".*.tmp"  # what atomic_write writes before its rename
 REMOVING = ".removing-"  # a run folder renamed out of the store, being deleted
 SECONDS_PER_DAY = 86_400
+CLAIM_SUFFIX = ".claim"
+CLAIM_POLL_SECONDS = 0.2  # how often a process waiting for another's claim looks again
+CLAIM_FOREIGN_HOURS = 6.0  # a claim from another machine (a shared store) is stale after this
 
 
 def default_runs_dir() -> Path:
@@ -83,6 +91,103 @@ def atomic_write(path: Path, data: bytes) -> str:
         Path(temporary).unlink(missing_ok=True)
         raise
     return hashlib.sha256(data).hexdigest()
+
+
+def _process_start(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, from /proc), "" where unknown:
+    with the pid it names a process even after the pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _alive(pid: int, started: str) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    except OSError:
+        return False
+    return not started or _process_start(pid) in ("", started)
+
+
+class Claim:
+    """A claim file: this process computes what it names; others wait for the result instead.
+
+    Created exclusively (``O_EXCL``) with the process's id, start and machine; removed by
+    :meth:`release`. A claim whose process is gone (or, from another machine, older than
+    ``CLAIM_FOREIGN_HOURS``) is stale and may be taken over.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @classmethod
+    def take(cls, path: Path) -> Claim | None:
+        """The claim on ``path`` for this process, or None while another live process holds it."""
+        for _ in range(3):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                if held_elsewhere(path):
+                    return None
+                path.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            except OSError:
+                return cls(path)  # a read-only store: nothing to coordinate, never an error here
+            mine = {"pid": os.getpid(), "start": _process_start(os.getpid()), "host": socket.gethostname()}
+            with os.fdopen(handle, "w") as stream:
+                stream.write(json.dumps({**mine, "time": time.time()}))
+            return cls(path)
+        return None
+
+    def release(self) -> None:
+        """Remove the claim (once the result is stored, or the work failed)."""
+        try:
+            if json.loads(self.path.read_text()).get("pid") == os.getpid():
+                self.path.unlink(missing_ok=True)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def __enter__(self) -> Claim:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def held_elsewhere(path: Path) -> bool:
+    """Whether the claim ``path`` is held by another process that is still running."""
+    try:
+        text = path.read_text()
+        stamp = path.stat().st_mtime
+    except OSError:
+        return False
+    try:
+        claim = json.loads(text)
+        pid, host = int(claim["pid"]), str(claim["host"])
+    except (ValueError, KeyError, TypeError):  # being written this instant, or damaged: young ones count
+        return time.time() - stamp < 5.0
+    if host != socket.gethostname():
+        return time.time() - stamp < CLAIM_FOREIGN_HOURS * 3600
+    return pid != os.getpid() and _alive(pid, str(claim.get("start", "")))
+
+
+def wait_for(ready: Callable[[], object | None], claim_path: Path) -> object | None:
+    """Poll ``ready()`` until it returns a value (another process stored the result) or the claim
+    ``claim_path`` is no longer held elsewhere; then the value, or None (compute it yourself)."""
+    while True:
+        found = ready()
+        if found is not None:
+            return found
+        if not held_elsewhere(claim_path):
+            return ready()
+        time.sleep(CLAIM_POLL_SECONDS)
 
 
 class RunStore:
@@ -202,6 +307,19 @@ class RunStore:
             return self.load(key)
         except StoreError:
             return None
+
+    def claim_path(self, key: str) -> Path:
+        """The file by which a process claims the training of run ``key``."""
+        return self.root / f".{key}{CLAIM_SUFFIX}"
+
+    def claim(self, key: str) -> Claim | None:
+        """Claim run ``key`` for training (:class:`Claim`): None while another live process trains it."""
+        return Claim.take(self.claim_path(key))
+
+    def wait(self, config: TrainConfig, data_checksum: str) -> TrainResult | None:
+        """The run another process is training, once stored; None if that process gave it up."""
+        found = wait_for(lambda: self.find(config, data_checksum), self.claim_path(config.key(data_checksum)))
+        return found if isinstance(found, TrainResult) else None
 
     def keys(self) -> list[str]:
         """Keys of runs whose metadata is present (not checked)."""

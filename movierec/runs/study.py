@@ -30,24 +30,33 @@ def sweep(
     """Run each configuration, reusing finished runs and recomputing missing or damaged ones.
 
     The cost object (L or the target's factor on the device) is built once per dtype and
-    target and shared; the bar of
-    each run says which of the N runs it is. ``data_label`` names the data in the store's listing.
-    Book page: "The optimizer study".
+    target and shared; the bar of each run says which of the N runs it is. A run another
+    process is training at the same moment (its claim in the store) is left to it: this
+    sweep trains its other runs first, then reads that one once stored (or trains it, if
+    the other process gave it up), so two chapters executed at once never train a run twice.
+    ``data_label`` names the data in the store's listing. Book page: "The optimizer study".
     """
     store = store or RunStore()
     target = pick_device(device)
     costs: dict[tuple[str, str, float | None], CoLikeCost] = {}
-    results = []
     configs = list(configs)
-    for number, config in enumerate(configs, start=1):
+    for config in configs:
         if config.threshold != likes.threshold:
             raise ParameterError(
                 f"threshold={config.threshold:g} is not allowed here: these likes were built with "
                 f"threshold {likes.threshold:g}; build them again with "
                 f"likes_matrix(..., threshold={config.threshold:g})"
             )
-        result = store.find(config, data_checksum)
-        if result is None:
+
+    def trained(number: int, config: TrainConfig) -> TrainResult | None:
+        """The run, trained and stored under this process's claim; None if another holds it."""
+        claim = store.claim(config.key(data_checksum))
+        if claim is None:
+            return None
+        with claim:
+            found = store.find(config, data_checksum)  # stored while this process looked elsewhere
+            if found is not None:
+                return found
             kind = (config.dtype, config.target, config.ridge)
             if kind not in costs:
                 costs[kind] = CoLikeCost(likes, target, DTYPES[config.dtype], config.target, config.ridge)
@@ -61,8 +70,19 @@ def sweep(
             )
             result.data_label = data_label
             store.save(result)
-        results.append(result)
-    return results
+            return result
+
+    results: dict[int, TrainResult] = {}
+    for number, config in enumerate(configs, start=1):
+        found = store.find(config, data_checksum) or trained(number, config)
+        if found is not None:
+            results[number] = found
+    for number, config in enumerate(configs, start=1):  # the runs other processes were training
+        while number not in results:
+            found = store.wait(config, data_checksum) or trained(number, config)
+            if found is not None:
+                results[number] = found
+    return [results[number] for number in range(1, len(configs) + 1)]
 
 
 def by_optimizer(results: Iterable[TrainResult]) -> dict[str, list[TrainResult]]:
