@@ -29,7 +29,7 @@ from ..runs.study import sweep
 from .recommend import check_scoring, unit_columns
 
 MIN_LIKES = 5
-FIT_CHUNK = 65_536
+FIT_BLOCK = 512  # rows of the co-like matrix whose fitted pairs are one matrix product
 HELD_OUT = 0.1
 USER_BATCH = 1024
 PARTS = ("validation", "test")
@@ -519,16 +519,19 @@ def fit_check(
     Each pair i < j once. The second number shows whether pairs nobody co-likes are
     pushed to 0 (r near 0 there is good: their X is constant). Book page: "Does it recommend well?".
     """
-    X = sp.triu(sp.coo_matrix(colikes), k=1).tocoo()
+    X = sp.triu(sp.coo_matrix(colikes), k=1).tocsr()
+    X.sort_indices()
     V = np.asarray(embeddings, dtype=np.float64)
-    rows, cols, values = X.row, X.col, X.data.astype(np.float64)
-    fitted = np.concatenate(
-        [
-            np.einsum("di,di->i", V[:, rows[s : s + FIT_CHUNK]], V[:, cols[s : s + FIT_CHUNK]])
-            for s in range(0, len(rows), FIT_CHUNK)
-        ]
-        or [np.zeros(0)]
-    )
+    values = X.data.astype(np.float64)
+    fitted = np.empty(X.nnz)
+    for start in range(0, X.shape[0], FIT_BLOCK):  # v_i^T v_j for a block of rows i, as one product
+        stop = min(start + FIT_BLOCK, X.shape[0])
+        low, high = X.indptr[start], X.indptr[stop]
+        if low == high:
+            continue
+        rows = np.repeat(np.arange(stop - start), np.diff(X.indptr[start : stop + 1]))
+        block = V[:, start:stop].T @ V[:, start:]  # pairs j >= start only: X's upper triangle
+        fitted[low:high] = block[rows, X.indices[low:high] - start]
     n = X.shape[0]
     rng = np.random.default_rng(seed)
     pairs = rng.integers(0, n, size=(3 * zeros, 2))
