@@ -127,3 +127,19 @@ def test_fit_check_is_one_for_an_exact_fit():
     result = fit_check(V, X, zeros=200, seed=0)
     assert result["r, co-liked"] == pytest.approx(1.0) and result["co-liked pairs"] == X.nnz // 2
     assert result["zero pairs"] == 200
+
+
+def test_top_k_is_a_plain_sort_by_score_then_index_on_tie_heavy_scores():
+    rng = np.random.default_rng(11)
+    for _ in range(150):
+        users, items = int(rng.integers(1, 12)), int(rng.integers(1, 25))
+        k = int(rng.integers(1, items + 1))
+        scores = rng.integers(0, 3, size=(users, items)).astype(float)  # ties everywhere
+        scores[rng.random((users, items)) < 0.1] = np.nan
+        exclude = sp.csr_matrix((rng.random((users, items)) < 0.3).astype(float))
+        expected = []
+        for row, banned in zip(scores, exclude.toarray() > 0, strict=True):
+            allowed = [j for j in range(items) if not banned[j] and not np.isnan(row[j])]
+            ranked = sorted(allowed, key=lambda j, row=row: (-row[j], j))[:k]
+            expected.append(ranked + [-1] * (k - len(ranked)))
+        assert top_k(scores, k, exclude).tolist() == expected

@@ -170,10 +170,15 @@ def top_k(scores: np.ndarray, k: int, exclude: sp.spmatrix | None = None) -> np.
     if exclude is not None:
         known = sp.coo_matrix(exclude)
         scores[known.row, known.col] = -np.inf
-    threshold = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
+    threshold = np.partition(scores, items - k, axis=1)[:, items - k : items - k + 1]  # k-th largest
     above = scores > threshold
     ties = scores == threshold
-    ties &= np.cumsum(ties, axis=1) <= k - above.sum(axis=1, keepdims=True)
+    spare = k - above.sum(axis=1)  # slots left for the movies at the threshold: the lowest indices
+    crowded = np.flatnonzero(ties.sum(axis=1) > spare)
+    if len(crowded):
+        kept = ties[crowded]
+        kept &= np.cumsum(kept, axis=1) <= spare[crowded, None]
+        ties[crowded] = kept
     chosen = np.nonzero(above | ties)[1].reshape(users, k)
     chosen_scores = np.take_along_axis(scores, chosen, axis=1)
     order = np.lexsort((chosen, -chosen_scores), axis=1)
