@@ -13,6 +13,7 @@ import torch
 
 from conftest import random_likes
 from movierec.book.cli import main
+from movierec.book.pages import words
 from movierec.book.tables import table as formatted
 from movierec.book.targets import (
     comparison_table,
@@ -25,6 +26,8 @@ from movierec.book.targets import (
     scoring_sentence,
     search_table,
     setting_effect,
+    setting_trend,
+    stopping_sentence,
     target_lists,
 )
 from movierec.data import Likes
@@ -48,6 +51,7 @@ from movierec.model.train import TrainConfig, train
 from movierec.numbers import MISSING
 from movierec.plots import ndcg_by_size
 from movierec.runs.store import RunStore
+from movierec.runs.study import HALVING, Halving
 
 
 @pytest.mark.parametrize(
@@ -437,3 +441,111 @@ def test_scoring_sentence_names_each_targets_rule(searches):
     sentence = scoring_sentence(found, k=5)
     assert sentence.startswith("On validation, at each target's chosen size, co-likes X scores best with")
     assert all(search.label in sentence for search in found.values())
+
+
+def test_halving_stops_only_settings_runs_that_lose_and_a_rerun_trains_nothing(
+    searches, small_split, monkeypatch
+):
+    store, found = searches
+    whitened = found["whitened"]
+    stopped = whitened.stopped
+    assert len(stopped) >= 1 and set(stopped["epochs"]) <= set(HALVING.check_epochs(15))
+    assert whitened.stopping == HALVING and whitened.epochs == 15
+    for search in found.values():  # the chosen runs at every size and the SGD runs are complete
+        assert search.adam.config.epochs == 15 and all(
+            run.config.epochs == 15 for run in search.sizes.values()
+        )
+        assert search.sgd is None or search.sgd.config.epochs == 15
+        assert len(search.table[(search.table["stage"] != "settings") & (search.table["epochs"] < 15)]) == 0
+    for _, row in stopped.iterrows():  # a stopped run is stored as the shorter run, exactly
+        config = TrainConfig(
+            optimizer="adam",
+            lr=row["lr"],
+            epochs=int(row["epochs"]),
+            dim=int(row["d"]),
+            init_std=row["init std"],
+            dataset="ml-latest-small",
+            target="whitened",
+            ridge=row["ridge"],
+        )
+        kept = store.find(config, small_split.checksum)
+        fresh = train(small_split.train_likes, config, device="cpu", progress=None)
+        assert kept is not None and np.array_equal(kept.embeddings, fresh.embeddings)
+        assert kept.final_cost == pytest.approx(row["final cost"], rel=0, abs=0)
+    assert "epochs" in search_table(found, "settings").columns
+    assert "epochs" not in search_table(found, "size").columns  # complete throughout: the column goes
+    sentence = stopping_sentence(found, k=5)
+    assert "successive halving" in sentence and "after 4 and 8 of its 15 epochs" in sentence
+    assert f"It stopped {len(stopped)} of the 5 settings runs: whitened K at λ = " in sentence
+    assert sentence.endswith("the SGD runs ran all 15 epochs.")
+
+    import movierec.runs.study
+    from movierec.judging import evaluate
+
+    monkeypatch.setattr(movierec.runs.study, "train", lambda *a, **k: pytest.fail("retrained a stored run"))
+    monkeypatch.setattr(movierec.runs.study, "Training", lambda *a, **k: pytest.fail("trained to a check"))
+    monkeypatch.setattr(evaluate, "evaluate_embeddings", lambda *a, **k: pytest.fail("scored again"))
+    again = search_target(
+        store,
+        small_split,
+        "whitened",
+        [2, 4],
+        [0.05, 0.01],
+        [0.05],
+        [5.0, 20.0],
+        [100.0, 0.25],
+        15,
+        dataset="ml-latest-small",
+        k=5,
+    )
+    assert again.table.equals(whitened.table) and again.adam.key == whitened.adam.key
+
+
+def test_without_stopping_every_run_is_complete(small_split, tmp_path):
+    found = search_targets(
+        RunStore(tmp_path),
+        small_split,
+        dims=[4],
+        lrs={"whitened": [0.05]},
+        init_stds={"whitened": [0.05]},
+        ridges=[5.0, 20.0],
+        sgd_fractions=[0.25],
+        epochs=15,
+        dataset="ml-latest-small",
+        device="cpu",
+        k=5,
+        stopping=None,
+    )
+    assert found["whitened"].stopped.empty and (found["whitened"].table["epochs"] == 15).all()
+    assert (
+        stopping_sentence(found, k=5)
+        == "Every run of the search ran all its 15 epochs: none was stopped early."
+    )
+    assert "epochs" not in search_table(found, "settings").columns
+    halved = replace(found["whitened"], stopping=HALVING)  # a rule that stopped nothing says so
+    assert "No settings run was stopped in this build: all 2 ran their 15 epochs." in stopping_sentence(
+        {"whitened": halved}, k=5
+    )
+    assert HALVING.check_epochs(100) == [25, 50] and HALVING.survivors(3) == 2 and HALVING.survivors(1) == 1
+    with pytest.raises(ParameterError, match="checks must be fractions"):
+        Halving(checks=(0.5, 1.0))
+
+
+def test_setting_trends_say_which_runs_stopped_early(searches):
+    _, found = searches
+    whitened = found["whitened"]
+    effect = setting_effect(whitened, "ridge", k=5)
+    old_words = words([f"{ndcg:.3f} at λ = {ridge:g}" for ridge, ndcg in effect.itertuples(index=False)])
+    trend = setting_trend(whitened, "ridge", "λ", k=5)
+    stopped = set(whitened.stopped["ridge"])
+    assert stopped and all(f"at λ = {ridge:g} (stopped after" in trend for ridge in stopped)
+    assert trend.replace(" (stopped after 4 of 15 epochs)", "").replace(
+        " (stopped after 8 of 15 epochs)", ""
+    ) == (old_words)
+    complete = replace(whitened, table=whitened.table[whitened.table["epochs"] == 15])
+    assert setting_trend(complete, "init std", "σ", k=5) == words(
+        [
+            f"{ndcg:.3f} at σ = {std:g}"
+            for std, ndcg in setting_effect(complete, "init std", k=5).itertuples(index=False)
+        ]
+    )

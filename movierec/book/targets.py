@@ -7,6 +7,7 @@ Book page: "What should the embeddings fit?".
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -16,7 +17,8 @@ from ..data.titles import TitleIndex
 from ..judging.evaluate import Scored, Split
 from ..judging.recommend import SCORINGS, recommend
 from ..judging.targets import COMPARED_METRICS, TARGET_LABELS, TargetSearch, chosen_ndcg, ndcg_column
-from ..numbers import format_difference
+from ..numbers import format_difference, format_lr
+from .pages import words
 
 GAP_TOLERANCE = 0.005  # a test NDCG gap smaller than this counts as level, whatever its interval
 RULE_WORDS = {"cosine": "mean cosine", "dot": "the dot product"}
@@ -26,7 +28,8 @@ def search_table(searches: Mapping[str, TargetSearch], stage: str) -> pd.DataFra
     """Every target's rows of one ``stage`` (``settings``, ``size`` or ``sgd``, which also gets
     each rate as a multiple of its bound), for a page: the stage column dropped, so are columns
     that are empty throughout (the ridge where no target has one) and an optimizer or status
-    that is the same in every row, and each validation NDCG column is named by its rule alone
+    that is the same in every row (the epochs too: they differ only where the search stopped runs
+    early, :func:`stopping_sentence`), and each validation NDCG column is named by its rule alone
     (``NDCG, dot``). Book page: "What should the embeddings fit?"."""
     parts = []
     for search in searches.values():
@@ -37,7 +40,7 @@ def search_table(searches: Mapping[str, TargetSearch], stage: str) -> pd.DataFra
     table = pd.concat(parts, ignore_index=True)
     table["target"] = table["target"].map(TARGET_LABELS)
     empty = [column for column in table.columns if table[column].isna().all()]
-    constant = [column for column in ("optimizer", "status") if table[column].nunique() == 1]
+    constant = [column for column in ("optimizer", "epochs", "status") if table[column].nunique() == 1]
     table = table.drop(columns=empty + constant)
     rules = {
         column: column.rsplit("(", 1)[1].rstrip(")") for column in table if column.startswith("val NDCG")
@@ -60,6 +63,22 @@ def setting_effect(search: TargetSearch, setting: str, k: int = 10) -> pd.DataFr
     rows = search.table[search.table["stage"] == "settings"]
     best = rows.groupby(setting)[ndcg_column(k, search.scoring)].max()
     return pd.DataFrame({setting: best.index.to_numpy(), "NDCG": best.to_numpy()})
+
+
+def setting_trend(search: TargetSearch, setting: str, symbol: str, k: int = 10) -> str:
+    """:func:`setting_effect` in words, for the page: ``0.172 at λ = 100, 0.180 at λ = 300 and ...``
+    (``symbol`` names the setting). Where the best run at a value was stopped early by the search,
+    it says after how many epochs, since its NDCG is from fewer epochs than the others'."""
+    rows = search.table[search.table["stage"] == "settings"]
+    column = ndcg_column(k, search.scoring)
+    parts = []
+    for value, group in rows.groupby(setting):
+        best = group.loc[group[column].idxmax()] if group[column].notna().any() else group.iloc[0]
+        text = f"{best[column]:.3f} at {symbol} = {value:g}"
+        if "epochs" in best and search.epochs and best["epochs"] < search.epochs:
+            text += f" (stopped after {int(best['epochs'])} of {search.epochs} epochs)"
+        parts.append(text)
+    return words(parts)
 
 
 def comparison_table(differences: pd.DataFrame, reference: str = "EASE", k: int = 10) -> pd.DataFrame:
@@ -248,3 +267,43 @@ def optimum_sentence(gaps: pd.DataFrame, close: float = 10.0) -> str:
         "these runs are still far from the optimum of their cost, so their recommendations say little "
         "about what the target is worth"
     )
+
+
+def _run_words(row: pd.Series) -> str:
+    parts = [f"lr = {format_lr(row['lr'])}", f"σ = {row['init std']:g}"]
+    if not pd.isna(row.get("ridge", math.nan)):
+        parts.insert(0, f"λ = {row['ridge']:g}")
+    return ", ".join(parts)
+
+
+def stopping_sentence(searches: Mapping[str, TargetSearch], k: int = 10) -> str:
+    """The settings search's early-stopping rule and the runs it stopped, in a few sentences for
+    the page (MyST): the rule with its checks, each stopped run with its settings and the epochs
+    it ran, and that the chosen settings' runs and the SGD runs ran in full. Chosen by the search
+    results: no rule, a rule that stopped nothing, or a rule that stopped some runs."""
+    found = list(searches.values())
+    epochs = max(search.epochs for search in found)
+    rules = {search.stopping for search in found}
+    if rules == {None}:
+        return f"Every run of the search ran all its {epochs} epochs: none was stopped early."
+    rule = next(rule for rule in rules if rule is not None)
+    checks = rule.check_epochs(epochs)
+    kept = "half" if rule.keep == 0.5 else f"{rule.keep:.0%}"
+    text = (
+        "Runs that only pick a setting may stop early, by successive halving: wherever a settings stage "
+        f"compares at least two runs from the start, each is scored on validation NDCG@{k} (the better of "
+        f"the two rules) after {words([str(check) for check in checks])} of its {epochs} epochs, and only "
+        f"the better {kept} of them (rounded up) goes on; a run stopped there is never chosen."
+    )
+    stopped = [
+        f"{search.label} at {_run_words(row)} after {int(row['epochs'])} epochs"
+        for search in found
+        for _, row in search.stopped.iterrows()
+    ]
+    runs = sum(int((search.table["stage"] == "settings").sum()) for search in found)
+    if stopped:
+        shown = "their rows show the epochs they" if len(stopped) > 1 else "its row shows the epochs it"
+        text += f" It stopped {len(stopped)} of the {runs} settings runs: {'; '.join(stopped)}; {shown} ran."
+    else:
+        text += f" No settings run was stopped in this build: all {runs} ran their {epochs} epochs."
+    return text + f" The chosen settings' runs, at every size, and the SGD runs ran all {epochs} epochs."

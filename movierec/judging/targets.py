@@ -14,7 +14,7 @@ Book page: "What should the embeddings fit?" (notebooks/08_targets.ipynb).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -26,9 +26,10 @@ from ..model.cost import TARGETS, check_target, target_factor
 from ..model.optimum import best_cost, stable_sgd_rate
 from ..model.train import TrainConfig, TrainResult
 from ..numbers import format_lr
+from ..runs.cache import ResultCache
 from ..runs.store import RunStore
-from ..runs.study import sweep
-from .evaluate import Scored, Split, embedding_scores, evaluate_embeddings, score_method, user_metrics
+from ..runs.study import HALVING, Halving, halve, sweep
+from .evaluate import Scored, Split, embedding_scores, run_metrics, score_method, user_metrics
 from .recommend import SCORINGS
 
 TARGET_LABELS = {"colikes": "co-likes X", "cosine": "cosine-normalised X", "whitened": "whitened K"}
@@ -69,7 +70,9 @@ class TargetSearch:
     ``size``: the chosen settings at every size; ``sgd``: SGD at fractions of its bound) with
     validation NDCG under each scoring rule. ``sizes`` maps each size to its Adam run,
     ``adam`` and ``sgd`` are the chosen runs (``sgd`` None if every SGD run diverged),
-    ``scoring`` the chosen rule and ``sgd_bound`` SGD's stability bound.
+    ``scoring`` the chosen rule and ``sgd_bound`` SGD's stability bound. ``epochs`` is the runs'
+    full length and ``stopping`` the early-stopping rule of the settings stage (None: none); a
+    run it stopped has a row with fewer ``epochs`` (:attr:`stopped`).
     """
 
     target: str
@@ -79,6 +82,14 @@ class TargetSearch:
     sgd: TrainResult | None
     scoring: str
     sgd_bound: float
+    epochs: int = 0
+    stopping: Halving | None = None
+
+    @property
+    def stopped(self) -> pd.DataFrame:
+        """The settings runs stopped early: their rows of :attr:`table`."""
+        rows = self.table[self.table["stage"] == "settings"]
+        return rows[rows["epochs"] < self.epochs] if "epochs" in rows else rows.iloc[:0]
 
     @property
     def label(self) -> str:
@@ -91,7 +102,12 @@ def ndcg_column(k: int, scoring: str) -> str:
 
 
 def _rows(
-    results: Sequence[TrainResult], split: Split, stage: str, k: int, scorings: Sequence[str]
+    results: Sequence[TrainResult],
+    split: Split,
+    stage: str,
+    k: int,
+    scorings: Sequence[str],
+    cache: ResultCache | None = None,
 ) -> list[dict]:
     rows = []
     for result in results:
@@ -101,6 +117,7 @@ def _rows(
             "stage": stage,
             "optimizer": config.optimizer,
             "d": config.dim,
+            "epochs": config.epochs,
             "lr": config.lr,
             "init std": config.init_std,
             "ridge": math.nan if config.ridge is None else config.ridge,
@@ -110,7 +127,7 @@ def _rows(
         for scoring in SCORINGS:
             finished = result.status == "finished" and scoring in scorings
             row[ndcg_column(k, scoring)] = (
-                evaluate_embeddings(result.embeddings, split, "validation", k, scoring)["NDCG"]
+                run_metrics(result.key, result.embeddings, split, "validation", k, scoring, cache)["NDCG"]
                 if finished
                 else math.nan
             )
@@ -118,18 +135,25 @@ def _rows(
     return rows
 
 
-def _best(rows: list[dict], k: int, scorings: Sequence[str]) -> tuple[int, str] | None:
-    """(row index, scoring) of the highest validation NDCG, None when every run diverged."""
+def _best(
+    rows: list[dict], k: int, scorings: Sequence[str], epochs: int | None = None
+) -> tuple[int, str] | None:
+    """(row index, scoring) of the highest validation NDCG, None when every run diverged; with
+    ``epochs``, among the runs of that many epochs only (a run stopped early is never chosen)."""
     scored = [
         (row[ndcg_column(k, scoring)], -index, scoring)
         for index, row in enumerate(rows)
         for scoring in scorings
-        if not math.isnan(row[ndcg_column(k, scoring)])
+        if not math.isnan(row[ndcg_column(k, scoring)]) and (epochs is None or row["epochs"] == epochs)
     ]
     if not scored:
         return None
     _, index, scoring = max(scored)
     return -index, scoring
+
+
+class _Diverged(Exception):
+    """A run compared by halving diverged before the check: it scores NaN."""
 
 
 def search_target(
@@ -146,6 +170,7 @@ def search_target(
     dataset: str = DEFAULT_RELEASE,
     device: str = "auto",
     k: int = 10,
+    stopping: Halving | None = HALVING,
 ) -> TargetSearch:
     """Choose ``target``'s settings on the validation likes, training only what ``store`` lacks.
 
@@ -157,10 +182,21 @@ def search_target(
     3. SGD (momentum 0.9) at that size with learning rates ``sgd_fractions`` x the stability
        bound (:func:`movierec.model.optimum.stable_sgd_rate`, at the start and at the optimum), to
        3 significant digits.
-    A run met twice is trained and scored once. Book page: "What should the embeddings fit?".
+    A run met twice is trained and scored once, and each run's validation NDCG is kept in the
+    store's cache, so that a second search (or chapter) scores nothing again.
+
+    With ``stopping`` (successive halving, :class:`movierec.runs.study.Halving`; None: every run
+    runs all ``epochs``), a settings stage that compares at least two runs from the start (its
+    new runs, and the best run so far when that won a halving itself) scores them on validation
+    NDCG@k (the better rule) at the rule's checks (a quarter and half of the epochs) and lets only
+    the better half go on; a run stopped there is stored as the run of that many epochs, keeps
+    its row (with its epochs) and is never chosen. The chosen settings' runs at every size and
+    the SGD runs always run all ``epochs``.
+    Book page: "What should the embeddings fit?".
     """
     if target == "whitened" and not ridges:
         raise ParameterError("target_ridges is empty: the whitened target needs at least one ridge lambda")
+    cache = ResultCache.beside(store)
     evaluated: dict[str, dict] = {}
 
     def run(configs: list[TrainConfig]) -> list[TrainResult]:
@@ -169,11 +205,32 @@ def search_target(
     def scored(results: list[TrainResult], stage: str, scorings: Sequence[str] = SCORINGS) -> list[dict]:
         for result in results:
             if result.key not in evaluated:
-                evaluated[result.key] = _rows([result], split, stage, k, scorings)[0]
+                evaluated[result.key] = _rows([result], split, stage, k, scorings, cache)[0]
         return [{**evaluated[result.key], "stage": stage} for result in results]
+
+    def check_score(config: TrainConfig, result_at: Callable[[], TrainResult]) -> float:
+        """Validation NDCG@k (the better rule) of a run at a check; trained only when not cached."""
+        held: list[TrainResult] = []
+
+        def embeddings() -> np.ndarray:
+            if not held:
+                held.append(result_at())
+            if held[0].status != "finished" or held[0].config != config:
+                raise _Diverged
+            return held[0].embeddings
+
+        key = config.key(split.checksum)
+        try:
+            values = [
+                run_metrics(key, embeddings, split, "validation", k, rule, cache)["NDCG"] for rule in SCORINGS
+            ]
+        except _Diverged:
+            return math.nan
+        return max(values)
 
     current = {"ridge": ridges[0] if target == "whitened" else None, "init_std": init_stds[0], "lr": lrs[0]}
     settings: list[TrainResult] = []
+    halved_best: TrainConfig | None = None  # the best run so far, when it came out of a halving
     for name, values in (
         ("ridge", ridges if target == "whitened" else ()),
         ("init_std", init_stds),
@@ -192,13 +249,31 @@ def search_target(
             )
             for value in values
         ]
-        settings += run([config for config in dict.fromkeys(configs) if config not in known])
-        best = _best(scored(settings, "settings"), k, SCORINGS)
+        new = [config for config in dict.fromkeys(configs) if config not in known]
+        compared = [config for config in dict.fromkeys(configs) if config in new or config == halved_best]
+        halved = stopping is not None and bool(new) and len(compared) >= 2
+        if halved:
+            ended = halve(
+                compared,
+                split.train_likes,
+                split.checksum,
+                store,
+                check_score,
+                stopping,
+                complete=[config for config in compared if config not in new],
+                device=device,
+                data_label=split.label,
+            )
+            settings += [result for config, result in zip(compared, ended, strict=True) if config in new]
+        else:
+            settings += run(new)
+        best = _best(scored(settings, "settings"), k, SCORINGS, epochs)
         if best is not None:
             config = settings[best[0]].config
             current = {"ridge": config.ridge, "init_std": config.init_std, "lr": config.lr}
+            halved_best = config if halved and config in compared else None
     rows = scored(settings, "settings")
-    best = _best(rows, k, SCORINGS)
+    best = _best(rows, k, SCORINGS, epochs)
     if best is None:
         raise ParameterError(
             f"every Adam run of target {target} diverged: use smaller target_lrs[{target!r}] "
@@ -226,6 +301,8 @@ def search_target(
         sgd=None if sgd_best is None else sgd_runs[sgd_best[0]],
         scoring=scoring,
         sgd_bound=bound,
+        epochs=epochs,
+        stopping=stopping,
     )
 
 
@@ -284,10 +361,13 @@ def search_targets(
     dataset: str = DEFAULT_RELEASE,
     device: str = "auto",
     k: int = 10,
+    stopping: Halving | None = HALVING,
 ) -> dict[str, TargetSearch]:
     """:func:`search_target` for every target named in ``lrs`` (``target_lrs``), in the order of
     :data:`movierec.model.cost.TARGETS`; ``init_stds`` must name the same targets. Every value is
-    checked first (:func:`check_search`). Book page: "What should the embeddings fit?"."""
+    checked first (:func:`check_search`); ``stopping`` is the settings stage's early-stopping
+    rule (default: :data:`movierec.runs.study.HALVING`; None: none).
+    Book page: "What should the embeddings fit?"."""
     check_search(dims, lrs, init_stds, ridges, sgd_fractions, epochs, dataset)
     return {
         target: search_target(
@@ -304,6 +384,7 @@ def search_targets(
             dataset,
             device,
             k,
+            stopping,
         )
         for target in TARGETS
         if target in lrs

@@ -7,7 +7,9 @@ Book pages: "The optimizer study", "Re-run it yourself".
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -15,7 +17,7 @@ import pandas as pd
 from ..data import Likes
 from ..errors import ParameterError
 from ..model.cost import CoLikeCost
-from ..model.train import DTYPES, TrainConfig, TrainResult, optimizer_classes, pick_device, train
+from ..model.train import DTYPES, TrainConfig, Training, TrainResult, optimizer_classes, pick_device, train
 from .store import RunStore
 
 
@@ -83,6 +85,129 @@ def sweep(
             if found is not None:
                 results[number] = found
     return [results[number] for number in range(1, len(configs) + 1)]
+
+
+@dataclass(frozen=True)
+class Halving:
+    """Successive halving, the early-stopping rule of a search that only picks a setting: the
+    runs compared are scored at each of ``checks`` (fractions of their epochs); at each check the
+    better ``keep`` share (rounded up, at least one) goes on and the others stop there. The run
+    left goes on to its full epochs. Book page: "What should the embeddings fit?"."""
+
+    checks: tuple[float, ...] = (0.25, 0.5)
+    keep: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not self.checks or not all(0 < check < 1 for check in self.checks):
+            raise ParameterError(f"checks={self.checks!r} is not allowed: checks must be fractions in (0, 1)")
+        if not 0 < self.keep < 1:
+            raise ParameterError(f"keep={self.keep!r} is not allowed: keep must be in (0, 1)")
+
+    def check_epochs(self, epochs: int) -> list[int]:
+        """The epochs at which runs of ``epochs`` epochs are scored: distinct, from 1, before the end."""
+        return sorted({round(check * epochs) for check in self.checks} & set(range(1, epochs)))
+
+    def survivors(self, count: int) -> int:
+        """How many of ``count`` runs go on past a check."""
+        return max(1, math.ceil(self.keep * count))
+
+
+#: The targets search's rule: scored after a quarter and half of the epochs, the better half goes on.
+HALVING = Halving()
+
+Score = Callable[[TrainConfig, Callable[[], TrainResult]], float]
+
+
+def halve(
+    configs: Sequence[TrainConfig],
+    likes: Likes,
+    data_checksum: str,
+    store: RunStore,
+    score: Score,
+    rule: Halving = HALVING,
+    complete: Iterable[TrainConfig] = (),
+    device: str = "auto",
+    data_label: str = "",
+) -> list[TrainResult]:
+    """``configs`` (all of the same epochs) compared by successive halving (``rule``): at each check
+    epoch e, every run still going is scored by ``score(config at e, run)`` (higher is better,
+    NaN worst; ``run()`` gives the run at e, trained only when called), the best go on, and each
+    other stops at e and is stored as the run of ``replace(config, epochs=e)``, exactly what
+    :func:`movierec.model.train.train` gives for it. The one left is trained to its end and stored.
+    Configs in ``complete`` (a stage's incumbent, already trained in full) are compared but never
+    stopped. Stored runs, stopped or complete, are read instead of trained; a run is trained in
+    memory only for a score that ``score`` does not already know. Returns, for each config, the
+    run it ended as (stopped, complete, or diverged before a check).
+    Book page: "What should the embeddings fit?".
+    """
+    configs = list(dict.fromkeys(configs))
+    complete = set(complete)
+    if len({config.epochs for config in configs}) > 1:
+        raise ParameterError("halve compares runs of the same length: give configs with equal epochs")
+    target = pick_device(device)
+    costs: dict[tuple[str, str, float | None], CoLikeCost] = {}
+    trainings: dict[TrainConfig, Training] = {}
+
+    def training(config: TrainConfig, epoch: int) -> Training:
+        run = trainings.get(config)
+        if run is None or run.epoch > epoch:
+            kind = (config.dtype, config.target, config.ridge)
+            if kind not in costs:
+                costs[kind] = CoLikeCost(likes, target, DTYPES[config.dtype], config.target, config.ridge)
+            run = trainings[config] = Training(
+                likes, config, data_checksum=data_checksum, device=target, cost=costs[kind], progress=None
+            )
+        return run.advance(epoch)
+
+    def at(config: TrainConfig, epoch: int) -> Callable[[], TrainResult]:
+        def run() -> TrainResult:
+            if epoch >= config.epochs:
+                return finished(config)
+            found = store.find(replace(config, epochs=epoch), data_checksum)
+            if found is not None:
+                return found
+            whole = store.find(config, data_checksum)
+            if whole is not None and whole.diverged_epoch is not None and whole.diverged_epoch <= epoch:
+                return whole  # it diverged before this check
+            return training(config, epoch).stopped()  # the whole run if it diverged before epoch
+
+        return run
+
+    def finished(config: TrainConfig) -> TrainResult:
+        found = store.find(config, data_checksum)
+        if found is None and store.claim_path(config.key(data_checksum)).exists():
+            found = store.wait(config, data_checksum)  # another process trains it right now
+        if found is not None:
+            return found
+        with store.claim(config.key(data_checksum)) or nullcontext():  # held elsewhere: train anyway
+            result = training(config, config.epochs).result()
+            result.data_label = data_label
+            store.save(result)
+        return result
+
+    ended: dict[TrainConfig, TrainResult] = {}
+    going = list(configs)
+    for epoch in rule.check_epochs(configs[0].epochs) if len(configs) > 1 else []:
+        scores = {config: score(replace(config, epochs=epoch), at(config, epoch)) for config in going}
+        ranked = sorted(
+            going, key=lambda config: -scores[config] if scores[config] == scores[config] else math.inf
+        )
+        kept = rule.survivors(len(going))
+        for config in ranked[kept:]:
+            if config not in complete:
+                result = at(config, epoch)()
+                if store.find(result.config, data_checksum) is None:  # stopped here, or diverged
+                    result.data_label = data_label
+                    store.save(result)
+                ended[config] = result
+                trainings.pop(config, None)
+        going = [config for config in going if config in ranked[:kept]]
+        if len(going) == 1:
+            break
+    for config in configs:
+        if config not in ended:
+            ended[config] = finished(config)
+    return [ended[config] for config in configs]
 
 
 def by_optimizer(results: Iterable[TrainResult]) -> dict[str, list[TrainResult]]:
