@@ -5,13 +5,17 @@ BIN := $(VENV)/bin
 PROFILE ?= default
 STAMP := $(VENV)/.installed
 
-.PHONY: book book-student test lint format clean
+.PHONY: book book-student book-pdf test lint format clean
 
 book: $(STAMP)
 	@$(BIN)/movierec book --profile $(PROFILE)
 
 book-student: $(STAMP)
 	@$(BIN)/movierec book --profile $(PROFILE) --edition student
+
+# Both editions as PDF (Chromium prints them; no TeX): _build/pdf/movierec-{instructor,student}.pdf
+book-pdf: $(STAMP)
+	@$(BIN)/movierec book --profile $(PROFILE) --pdf
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest

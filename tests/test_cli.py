@@ -245,3 +245,15 @@ def test_runs_are_removed_by_key_start_or_age_and_errors_are_one_line(tmp_path, 
         assert main(["runs", "--runs", str(tmp_path), *args]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
+
+
+def test_book_pdf_goes_to_the_driver(monkeypatch):
+    import movierec.book.build as build
+
+    calls = []
+    monkeypatch.setattr(
+        build, "build_book", lambda profile, edition, pdf: calls.append((profile, edition, pdf))
+    )
+    assert main(["book", "--profile", "lab", "--pdf"]) == 0
+    assert main(["book", "--edition", "student"]) == 0
+    assert calls == [("lab", "instructor", True), ("default", "student", False)]

@@ -120,6 +120,75 @@ def test_chapter_times_follow_the_stated_rule(tmp_path):
     )
 
 
+def test_a_glued_figure_records_its_svg_and_a_300_dpi_png():
+    import base64
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.core.pylabtools import select_figure_formats
+    from PIL import Image
+
+    from movierec.book.figures import PACK_KEY, PNG_DPI, PackedFigure, glued_figures, strip_pack_outputs
+
+    select_figure_formats(InteractiveShell.instance(), {"png"})  # as in a kernel with %matplotlib inline
+    figure, axes = plt.subplots(figsize=(4, 3))
+    axes.plot([0, 1], [1, 0])
+    bundle, metadata = PackedFigure(figure)._repr_mimebundle_()
+    plt.close(figure)
+    assert "image/png" in bundle and "text/plain" in bundle  # what the page shows
+    recorded = metadata[PACK_KEY]
+    assert recorded["svg"].lstrip().startswith("<?xml") and "<svg" in recorded["svg"]
+    image = Image.open(io.BytesIO(base64.b64decode(recorded["png300"])))
+    assert round(image.info["dpi"][0]) == PNG_DPI and image.size[0] > 3 * PNG_DPI
+    output = {
+        "output_type": "display_data",
+        "data": bundle,
+        "metadata": {**metadata, "scrapbook": {"name": "k"}},
+    }
+    notebook = {"cells": [{"cell_type": "code", "source": "", "metadata": {}, "outputs": [output]}]}
+    assert glued_figures(notebook) == {"k": recorded}
+    stripped = strip_pack_outputs(notebook)
+    assert glued_figures(stripped) == {} and stripped["cells"][0]["outputs"][0]["data"] == bundle
+
+
+def test_figures_are_matched_to_their_numbers_and_named_by_them():
+    from movierec.book.figures import figure_occurrences, match_numbers, pack_name
+
+    shown = "```{glue:figure} curves-sgd\n:name: fig-curves-sgd\n\nCaption.\n```"
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "markdown",
+                "source": "```{glue:figure} curves-adam\n:name: fig-curves-adam\n\nA.\n```",
+            },
+            {"cell_type": "code", "source": "", "outputs": [{"data": {"text/markdown": shown}}]},
+            {
+                "cell_type": "markdown",
+                "source": "````{solution} ex\n```{glue:figure} sol-curve\n\nB.\n```\n````",
+            },
+        ]
+    }
+    occurrences = figure_occurrences(notebook)
+    assert occurrences == [
+        ("fig-curves-adam", "curves-adam"),
+        ("fig-curves-sgd", "curves-sgd"),
+        (None, "sol-curve"),
+    ]
+    numbered = {"fig-curves-sgd": (3, 2), "id1": (3, 3), "fig-curves-adam": (3, 1)}
+    matched, missing = match_numbers(numbered, occurrences)
+    assert [pack_name(number, label) for number, label, _ in matched] == [
+        "fig-3.1-curves-adam",
+        "fig-3.2-curves-sgd",
+        "fig-3.3-sol-curve",
+    ] and missing == []
+    matched, missing = match_numbers({"fig-curves-adam": (3, 1), "id9": (3, 2)}, occurrences)
+    assert [label for _, label, _ in matched] == ["fig-curves-adam"] and missing == ["id9"]
+
+
 def tiny_book(root, url: str):
     """A one-chapter book with the real configuration and extension, and ``repository.url``."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -198,3 +267,114 @@ class TestSmokeKit:
             assert time.reading_minutes > 1 and time.lab_minutes > 0, name
             row = f'{name}.html"><span class="doc">'
             assert row in teachers.split("Reading minutes")[1], name
+
+    def test_the_figure_pack_holds_every_numbered_figure_as_svg_and_png(self, smoke_book):
+        import re
+        import zipfile
+
+        from movierec.book.build import chapter_names
+
+        root, html = smoke_book
+        numbers = []
+        for name in chapter_names(root):
+            page = (html / "book" / "executed" / f"{name}.html").read_text()
+            numbers += re.findall(r'<span class="caption-number">Fig\. ([\d.]+) </span>', page)
+        assert len(numbers) >= len(chapter_names(root)) and len(set(numbers)) == len(numbers)
+        teachers = (html / "book" / "teachers.html").read_text()
+        link = re.search(r'<a class="movierec-figure-pack reference external" href="([^"]+)"', teachers)
+        pack = (html / "book" / link.group(1)).resolve()
+        assert pack == (html / "figures" / "movierec-figures.zip").resolve()
+        with zipfile.ZipFile(pack) as archive:
+            names = sorted(archive.namelist())
+            for member in names:
+                data = archive.read(member)
+                assert data.startswith(b"\x89PNG" if member.endswith(".png") else b"<?xml"), member
+        stems = {name.rsplit(".", 1)[0] for name in names}
+        assert names == sorted(f"{stem}.{kind}" for stem in stems for kind in ("png", "svg"))
+        assert sorted(stem.split("-")[1] for stem in stems) == sorted(numbers)
+        assert "fig-3.1-curves-adam" in stems and "fig-1.1-likes-per-movie" in stems
+
+
+@pytest.mark.browser
+@pytest.mark.notebooks
+@pytest.mark.integration
+class TestPdfEditions:
+    """``make book-pdf`` on the smoke book: both editions printed by Chromium."""
+
+    @pytest.fixture(scope="class")
+    def pdfs(self, smoke_book):
+        from conftest import CHROMIUM
+        from movierec.book.build import build_book
+
+        if CHROMIUM is None or shutil.which("pdftotext") is None:
+            pytest.skip("Chromium and pdftotext (poppler-utils) are needed to print and read the PDFs")
+        root, _ = smoke_book
+        folder = build_book("smoke", root, pdf=True)
+        return root, folder
+
+    def texts(self, path):
+        from movierec.book.pdf import page_texts
+
+        return [text for text in page_texts(path) if text.strip()]
+
+    def test_both_pdfs_have_page_numbers_and_a_contents_list(self, pdfs):
+        import re
+
+        from movierec.book.build import chapter_names
+        from movierec.book.pdf import PDF_NAMES
+
+        root, folder = pdfs
+        assert folder == root / "_build" / "pdf"
+        for edition, name in PDF_NAMES.items():
+            pages = self.texts(folder / name)
+            assert len(pages) > 20, edition
+            assert all(
+                re.search(rf"\b{number} / {len(pages)}\s*$", page) for number, page in enumerate(pages, 1)
+            )
+            contents = "\n".join(pages[:4])
+            assert "Contents" in pages[0] and "1. The data" in contents and "For teachers" in contents
+            listed = re.findall(r"^\s*(\d)\. (.+?)\s{2,}(\d+)\s*$", contents, re.M)
+            assert len(listed) == len(chapter_names(root)), edition
+            for number, title, page in listed:  # each chapter opens its page, where the contents says
+                assert " ".join(pages[int(page) - 1].split()[:8]).startswith(f"{number}. {title.split()[0]}")
+            text = "\n".join(pages)
+            assert "\\(" not in text and "$$" not in text, "maths left untypeset"
+
+    def test_every_figure_is_in_both_pdfs(self, pdfs):
+        import subprocess
+
+        root, folder = pdfs
+        if shutil.which("pdfimages") is None:
+            pytest.skip("pdfimages (poppler-utils) is needed to count the images")
+        counts = {}
+        for name in ("movierec-instructor.pdf", "movierec-student.pdf"):
+            listing = subprocess.run(
+                ["pdfimages", "-list", str(folder / name)], capture_output=True, text=True
+            )
+            counts[name] = len(listing.stdout.strip().splitlines()[2:])
+        assert (
+            counts["movierec-student.pdf"] >= 10
+            and counts["movierec-instructor.pdf"] > counts["movierec-student.pdf"]
+        )
+        text = "\n".join(self.texts(folder / "movierec-instructor.pdf"))
+        assert "Fig. 3.1" in text and "Fig. 8.1" in text
+
+    def test_the_student_pdf_holds_no_solution(self, pdfs):
+        from movierec.book.build import EXECUTED_DIR, chapter_names
+
+        root, folder = pdfs
+        instructor = "\n".join(self.texts(folder / "movierec-instructor.pdf"))
+        student = "\n".join(self.texts(folder / "movierec-student.pdf"))
+        assert instructor.count("Solution") >= 2 * len(chapter_names(root)) and "Exercise 2.2" in student
+        assert "Solution" not in student
+        solution_lines, other_lines = set(), set()
+        for name in chapter_names(root):  # the solutions' own code lines (a gated solution's code)
+            for cell in nbformat.read(root / EXECUTED_DIR / f"{name}.ipynb", as_version=4).cells:
+                tags = set(cell.metadata.get("tags", []))
+                if cell.cell_type != "code" or "remove-cell" in tags:
+                    continue
+                lines = {line.strip() for line in cell.source.splitlines() if 12 <= len(line.strip()) <= 60}
+                (solution_lines if "solution" in tags else other_lines).update(lines)
+        own = solution_lines - other_lines
+        assert own and any(line in instructor for line in own)
+        assert not [line for line in own if line in student]

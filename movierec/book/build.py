@@ -36,6 +36,7 @@ from ..errors import MovierecError, ParameterError
 from ..model.train import TrainConfig, TrainResult, machine_description
 from ..runs.workspace import Workspace
 from .course import COURSE_SWEEP_EPOCHS, course_adam_config, course_sweep_configs
+from .figures import KERNEL_SETUP
 from .pages import read_results
 from .profiles import (
     PARAMETERS,
@@ -253,7 +254,7 @@ def execute_notebook(
             cwd=str(root),
             progress_bar=False,
             log_output=False,
-            extra_arguments=KERNEL_QUIET,
+            extra_arguments=[*KERNEL_QUIET, KERNEL_SETUP],  # glued figures also record SVG, 300-dpi PNG
         )
     except papermill.PapermillExecutionError as error:
         temporary.unlink(missing_ok=True)
@@ -475,27 +476,93 @@ def html_dir(root: Path, edition: str = "instructor") -> Path:
 
 
 def build_html(
-    root: Path, edition: str = "instructor", profile: str = "default", extra: dict[str, Any] | None = None
+    root: Path,
+    edition: str = "instructor",
+    profile: str = "default",
+    extra: dict[str, Any] | None = None,
+    builder: str = "html",
 ) -> Path:
     """``jupyter-book build -W -n --keep-going`` of one edition; any warning fails with its lines.
-    ``extra``: Sphinx settings for the book's extension (:func:`edition_config`)."""
+    ``extra``: Sphinx settings for the book's extension (:func:`edition_config`). ``builder``
+    ``singlehtml``: the whole edition as one page (for its PDF), in ``_build/pdf/EDITION``."""
     if edition not in EDITIONS:
         raise ParameterError(f"edition={edition!r} is not allowed: use one of {', '.join(EDITIONS)}")
     vendor_mathjax(root)
-    output = root if edition == "instructor" else root / BUILD_DIR / edition
-    command = [*jupyter_book_command(), "build", str(root), "-W", "-n", "--keep-going"]
+    if builder == "singlehtml":
+        output = root / BUILD_DIR / "pdf" / edition
+    else:
+        output = root if edition == "instructor" else root / BUILD_DIR / edition
+    command = [*jupyter_book_command(), "build", str(root), "-W", "-n", "--keep-going", "--builder", builder]
     command += ["--config", str(edition_config(root, edition, profile, extra)), "--path-output", str(output)]
     done = subprocess.run(command, cwd=root, capture_output=True, text=True)
     if done.returncode != 0:
         text = done.stdout + done.stderr
         lines = [line for line in text.splitlines() if "WARNING" in line or "ERROR" in line]
         raise BookError("jupyter-book build failed:\n" + "\n".join(lines[:30] or text.splitlines()[-30:]))
-    built = output / BUILD_DIR / "html"
+    built = output / BUILD_DIR / builder
+    if builder == "singlehtml":
+        return built
     target = html_dir(root, edition)
     if built != target:
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(built, target)
     return target
+
+
+EDITIONS_RECORD = BUILD_DIR / "editions.json"
+
+
+def results_key(root: Path) -> str:
+    """One hash of the chapters' executions (each executed notebook's recorded key: its source,
+    parameters and package): two editions with the same key show the results of the same runs."""
+    keys = [execution_record(root / EXECUTED_DIR / path.name).get("key", "") for path in notebook_paths(root)]
+    return hashlib.sha256("".join(keys).encode()).hexdigest()[:12]
+
+
+def read_editions(root: Path) -> dict[str, dict[str, str]]:
+    """What built each edition last in this folder: ``{edition: {profile, date, results}}``."""
+    try:
+        return dict(json.loads((root / EDITIONS_RECORD).read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
+
+
+def record_edition(root: Path, edition: str, profile: str) -> dict[str, dict[str, str]]:
+    """Record that ``edition`` is being built with ``profile`` from the current executions; all
+    the records."""
+    records = read_editions(root)
+    records[edition] = {
+        "profile": Path(str(profile)).stem,
+        "date": datetime.date.today().isoformat(),
+        "results": results_key(root),
+    }
+    (root / EDITIONS_RECORD).parent.mkdir(parents=True, exist_ok=True)
+    (root / EDITIONS_RECORD).write_text(json.dumps(records, indent=1), encoding="utf-8")
+    return records
+
+
+def editions_text(records: dict[str, dict[str, str]], edition: str) -> str:
+    """The teachers' page account (MyST) of which profile built this edition and the other one,
+    and whether they show the same runs' results."""
+    this = records[edition]
+    other_name = next(name for name in EDITIONS if name != edition)
+    lines = [f"This {edition} edition was built with profile `{this['profile']}` on {this['date']}."]
+    other = records.get(other_name)
+    if other is None:
+        lines.append(f"No {other_name} edition has been built from this folder yet.")
+    elif other["results"] == this["results"]:
+        lines.append(
+            f"The {other_name} edition was built with profile `{other['profile']}` on {other['date']}, "
+            f"from the same executed chapters: both editions show the results of the same runs, so "
+            f"the instructor's solutions match what students see."
+        )
+    else:
+        lines.append(
+            f"The {other_name} edition was last built with profile `{other['profile']}` on "
+            f"{other['date']}, from other runs: build both from one profile (for a lab, "
+            f"`make book PROFILE=lab` and `make book-student PROFILE=lab`) so that the solutions match."
+        )
+    return " ".join(lines) + "\n"
 
 
 def book_configs(params: dict[str, Any]) -> list[TrainConfig]:
@@ -574,8 +641,11 @@ def build_book(
     root: str | os.PathLike | None = None,
     edition: str = "instructor",
     say: Say | None = None,
+    pdf: bool = False,
 ) -> Path:
-    """Validate, run, execute and build; return the HTML folder. Book page: "Re-run it yourself"."""
+    """Validate, run, execute and build; return the HTML folder. With ``pdf``, build both
+    editions' PDFs instead (:mod:`movierec.book.pdf`) and return their folder, ``_build/pdf``.
+    Book page: "Re-run it yourself"."""
     say = say or say_line
     start = time.perf_counter()
     root = Path(root or Path.cwd()).resolve()
@@ -609,7 +679,37 @@ def build_book(
     times = [chapter_time(root / EXECUTED_DIR / path.name) for path in paths]
     (generated / "times.md").write_text(times_table(times, EXECUTED_DIR.name), encoding="utf-8")
     extra = {"movierec_chapter_times": {f"{EXECUTED_DIR.as_posix()}/{t.name}": times_line(t) for t in times}}
+    if pdf:
+        return build_pdfs(root, profile, extra, say, start)
+    records = record_edition(root, edition, profile)
+    other = records.get("student" if edition == "instructor" else "instructor")
+    if other and other["results"] != records[edition]["results"]:
+        say(
+            f"note: the {'student' if edition == 'instructor' else 'instructor'} edition here was built "
+            f"with profile {other['profile']} from other runs: build it again with this profile"
+        )
+    (generated / "editions.md").write_text(editions_text(records, edition), encoding="utf-8")
     say(f"building the {edition} edition's HTML with jupyter-book (-W: any warning stops it)")
     html = build_html(root, edition, profile, extra)
     say(f"done in {time.perf_counter() - start:.0f} s: open {html / 'index.html'}")
     return html
+
+
+def build_pdfs(root: Path, profile: str, extra: dict[str, Any], say: Say, start: float) -> Path:
+    """Both editions as one HTML page each (``singlehtml``), printed by Chromium into
+    ``_build/pdf/movierec-EDITION.pdf``; their folder."""
+    from .pdf import PDF_NAMES, PdfError, print_pdf, single_page
+
+    folder = root / BUILD_DIR / "pdf"
+    generated = root / GENERATED_DIR
+    for edition in EDITIONS:
+        records = record_edition(root, edition, profile)
+        (generated / "editions.md").write_text(editions_text(records, edition), encoding="utf-8")
+        say(f"building the {edition} edition as one page with jupyter-book (-W: any warning stops it)")
+        single = build_html(root, edition, profile, extra, builder="singlehtml")
+        say(f"printing the {edition} edition with Chromium")
+        printed = print_pdf(single_page(single, toc_pages(root)[0]), folder / PDF_NAMES[edition])
+        if printed["cut"]:
+            raise PdfError(f"the {edition} PDF cuts {', '.join(printed['cut'][:5])}: fix their width")
+    say(f"done in {time.perf_counter() - start:.0f} s: open {folder}/{PDF_NAMES['instructor']}")
+    return folder

@@ -35,10 +35,10 @@ def cmd_sweep(args: argparse.Namespace) -> None:
 
 
 def cmd_book(args: argparse.Namespace) -> None:
-    """Run the study, execute the notebooks and build the HTML book of a profile."""
+    """Run the study, execute the notebooks and build the HTML book of a profile (or its PDFs)."""
     from .build import build_book
 
-    build_book(args.profile, edition=args.edition)
+    build_book(args.profile, edition=args.edition, pdf=args.pdf)
 
 
 def book_parser() -> argparse.ArgumentParser:
@@ -55,6 +55,11 @@ def book_parser() -> argparse.ArgumentParser:
         default="instructor",
         choices=["instructor", "student"],
         help="instructor (solutions in dropdowns: _build/html) or student (none: _build/student/html)",
+    )
+    book.add_argument(
+        "--pdf",
+        action="store_true",
+        help="build both editions as PDF instead (Chromium): _build/pdf/movierec-{instructor,student}.pdf",
     )
     return parser
 

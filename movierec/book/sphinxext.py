@@ -36,6 +36,8 @@ from typing import Any
 from docutils import nodes
 from docutils.parsers.rst import directives
 
+from . import figures
+
 SOLUTION_TAG = "solution"
 _SOLUTION_BLOCK = re.compile(
     r"^(?P<fence>`{3,}|:{3,})\{solution(-start|-end)?\}.*?^(?P=fence)[ \t]*$\n?", re.M | re.S
@@ -228,13 +230,104 @@ def _drop_student_solutions(app, docname: str, source: list[str]) -> None:
 
 def _finish_sources(app, exception) -> None:
     """The downloadable sources: the student edition's without solutions; every notebook's
-    install line the driver's."""
+    install line the driver's, and none of the figure pack's recorded files."""
     sources = Path(app.outdir) / "_sources"
     if exception is not None or not sources.is_dir():
         return
     if getattr(app.config, "hide_solutions", False):
         scrub_sources(sources)
     set_install_lines(sources, getattr(app.config, "movierec_install_comment", ""))
+    for path in sources.rglob("*.ipynb"):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        stripped = figures.strip_pack_outputs(notebook)
+        if stripped is not notebook:
+            path.write_text(json.dumps(stripped, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def pack_figures(app) -> list[tuple[str, dict[str, str]]]:
+    """Every numbered figure of this build (``env.toc_fignumbers``), in book order, named by
+    its number and label, with the SVG and 300-dpi PNG its notebook recorded; a figure with
+    none (a notebook executed outside the driver, or a figure not glued) is a warning."""
+    from sphinx.util import logging
+
+    env, found, problems = app.env, [], []
+    for docname in [name for name in _book_order(app) if name in env.toc_fignumbers]:
+        numbered = env.toc_fignumbers[docname].get("figure", {})
+        path = Path(env.doc2path(docname))
+        if not numbered or path.suffix != ".ipynb":
+            problems += [f"{node} of {docname}" for node in numbered]
+            continue
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        if getattr(app.config, "hide_solutions", False):
+            notebook = strip_notebook_solutions(notebook)
+        matched, missing = figures.match_numbers(numbered, figures.figure_occurrences(notebook))
+        recorded = figures.glued_figures(notebook)
+        problems += [f"{node} of {docname}" for node in missing]
+        for number, label, key in matched:
+            if key in recorded:
+                found.append((figures.pack_name(number, label), recorded[key]))
+            else:
+                problems.append(f"{label} ({key}) of {docname}")
+    if problems:
+        logging.getLogger(__name__).warning(
+            f"no recorded SVG and PNG for the figure pack: {', '.join(problems)}: glue each figure "
+            f"with mr.book.pages.glue and {{glue:figure}}, and build with `movierec book`"
+        )
+    return found
+
+
+def _book_order(app) -> list[str]:
+    """The documents in reading order (the root's toctree, depth first)."""
+    env, order = app.env, []
+
+    def walk(docname: str) -> None:
+        if docname in order:
+            return
+        order.append(docname)
+        for child in env.toctree_includes.get(docname, []):
+            walk(child)
+
+    walk(app.config.root_doc)
+    return order
+
+
+def _write_figure_pack(app, exception) -> None:
+    if exception is None and app.builder.format == "html":
+        target = Path(app.outdir) / figures.PACK_FOLDER / figures.PACK_NAME
+        figures.write_pack(target, pack_figures(app))
+
+
+PACK_LINK_CLASS = "movierec-figure-pack"
+
+
+def figure_pack_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{figure-pack}`text``: a link to this build's figure pack (its address is set per page
+    when the page is resolved, relative to it)."""
+    return [nodes.reference(rawtext, text, refuri="#", classes=[PACK_LINK_CLASS])], []
+
+
+def _resolve_figure_pack_links(app, doctree, docname) -> None:
+    from sphinx.util.osutil import relative_uri
+
+    target = f"{figures.PACK_FOLDER}/{figures.PACK_NAME}"
+    for node in doctree.findall(nodes.reference):
+        if PACK_LINK_CLASS not in node.get("classes", []):
+            continue
+        if app.builder.name == "singlehtml":
+            node["refuri"] = target
+        else:
+            node["refuri"] = relative_uri(app.builder.get_target_uri(docname), target)
+
+
+def _singlehtml_as_html(app) -> None:
+    """The single-page builder (the PDFs' source) draws every node the HTML builder draws: Sphinx
+    takes a builder's own node handlers instead of its format's once an extension registers any
+    for it, which left nodes of other extensions (Jupyter Book's hidden toctree copies) unknown."""
+    if app.builder.name == "singlehtml":
+        handlers = app.registry.translation_handlers
+        single = handlers.setdefault("singlehtml", {})
+        for node, visitors in handlers.get("html", {}).items():
+            single.setdefault(node, visitors)
 
 
 def setup(app) -> dict[str, Any]:
@@ -248,5 +341,9 @@ def setup(app) -> dict[str, Any]:
     app.add_config_value("movierec_launch_sources", {}, "html")
     app.connect("html-page-context", _launch_the_sources, priority=900)  # after the theme's buttons
     app.connect("build-finished", _finish_sources)
+    app.add_role("figure-pack", figure_pack_role)
+    app.connect("doctree-resolved", _resolve_figure_pack_links)
+    app.connect("build-finished", _write_figure_pack)
+    app.connect("builder-inited", _singlehtml_as_html)
     app.add_directive_to_domain("glue", "table", glue_table_directive())
     return {"parallel_read_safe": True, "parallel_write_safe": True}
