@@ -32,7 +32,10 @@ def test_without_a_url_nothing_names_or_launches_a_repository():
     block = setup_block("")
     assert "git clone" not in block and "<" not in block and "make book" in block
     assert install_command("") == "python -m pip install ."
-    assert install_comment("").startswith("# Run this notebook yourself: in your copy of the movierec")
+    assert install_comment("") == (
+        "# Run this notebook yourself: python -m pip install . (in your copy of the movierec repository), "
+        "then run all cells."
+    )
     config = {"launch_buttons": {"colab_url": "https://colab.research.google.com"}, "html": {}}
     launch_settings(config, "")
     assert "launch_buttons" not in config and config["html"]["use_repository_button"] is False
@@ -116,7 +119,7 @@ def test_chapter_times_follow_the_stated_rule(tmp_path):
         table.startswith(times.rule_text()) and "| {doc}`executed/01_x` | 18 | 1 | 3 | 1 | 1, 1, 1 |" in table
     )
     assert f"{times.WORDS_PER_MINUTE} words a minute" in table and table.rstrip().endswith(
-        f"**{time.reading_minutes}** | **{time.lab_minutes}** |"
+        f"**{time.reading_minutes}** | **{time.lab_minutes}** |\n````"
     )
 
 
@@ -378,3 +381,66 @@ class TestPdfEditions:
         own = solution_lines - other_lines
         assert own and any(line in instructor for line in own)
         assert not [line for line in own if line in student]
+
+
+def assert_editions_agree(root, build, profile: str) -> None:
+    """Build the student edition after the instructor's, with ``profile``: the same executed
+    chapters (none executed again), the same recorded results, the same numbers in every
+    chapter's summary, and "For teachers" saying so."""
+    import html as markup
+    import os
+    import re
+
+    from movierec.book.build import EXECUTED_DIR, chapter_names, read_editions
+    from movierec.book.pages import read_results
+
+    chapters = [root / EXECUTED_DIR / f"{name}.ipynb" for name in chapter_names(root)]
+    instructor = build(profile, root)
+    results = [read_results(path) for path in chapters]
+    stamps = [os.stat(path).st_mtime_ns for path in chapters]
+    student = build(profile, root, edition="student")
+    assert [os.stat(path).st_mtime_ns for path in chapters] == stamps
+    assert [read_results(path) for path in chapters] == results
+    records = read_editions(root)
+    assert records["instructor"]["profile"] == records["student"]["profile"] == profile
+    assert records["instructor"]["results"] == records["student"]["results"]
+
+    def summary(folder, name):
+        page = (folder / "book" / "executed" / f"{name}.html").read_text()
+        found = re.search(r'<section id="summary">(.*?)</section>', page, re.S)
+        return " ".join(markup.unescape(re.sub(r"<[^>]+>", " ", found.group(1))).split())
+
+    for name in chapter_names(root):
+        assert summary(instructor, name) == summary(student, name), name
+    teachers = " ".join(re.sub(r"<[^>]+>", " ", (student / "book" / "teachers.html").read_text()).split())
+    assert f"This student edition was built with profile {profile}" in teachers
+    assert f"The instructor edition was built with profile {profile}" in teachers
+    assert "from the same executed chapters" in teachers
+
+
+@pytest.mark.notebooks
+@pytest.mark.integration
+def test_both_smoke_editions_show_the_same_results(smoke_book):
+    from movierec.book.build import build_book
+
+    root, _ = smoke_book
+    assert_editions_agree(root, build_book, "smoke")
+
+
+@pytest.mark.notebooks
+@pytest.mark.integration
+@pytest.mark.slow
+def test_both_lab_editions_show_the_same_results(archive, tmp_path, monkeypatch):
+    """The lab profile, from an empty run store (minutes on two cores)."""
+    from conftest import BOOK_SOURCES
+    from movierec.book.build import build_book
+
+    for name in BOOK_SOURCES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("executed", "__pycache__"))
+        else:
+            shutil.copy(source, tmp_path / name)
+    monkeypatch.setenv("MOVIEREC_DATA", str(archive))
+    monkeypatch.setenv("MOVIEREC_RUNS", str(tmp_path / "runs"))
+    assert_editions_agree(tmp_path, build_book, "lab")

@@ -390,8 +390,8 @@ def install_command(url: str = "") -> str:
 
 def install_comment(url: str = "") -> str:
     """The first line of each downloaded notebook's first cell: how to install, in one line."""
-    where = "" if url else "in your copy of the movierec repository, "
-    return f"# Run this notebook yourself: {where}{install_command(url)} , then run all cells."
+    where = "" if url else " (in your copy of the movierec repository)"
+    return f"# Run this notebook yourself: {install_command(url)}{where}, then run all cells."
 
 
 def setup_block(url: str = "") -> str:

@@ -23,6 +23,7 @@ from ..errors import MovierecError
 PDF_NAMES = {"instructor": "movierec-instructor.pdf", "student": "movierec-student.pdf"}
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic"]
 A4 = {"format": "A4", "margin": {"top": "16mm", "bottom": "18mm", "left": "15mm", "right": "15mm"}}
+COLUMN_PX = round((210 - 15 - 15) / 25.4 * 96)  # 680 CSS px: A4's width less the side margins
 FOOTER = (
     '<div style="font-size:8px;width:100%;text-align:center;color:#555;">'
     '<span class="pageNumber"></span> / <span class="totalPages"></span></div>'
@@ -210,7 +211,9 @@ def print_pdf(index: Path, target: Path, browser=None) -> dict[str, object]:
         if own:
             browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
         try:
-            page = browser.new_page(viewport={"width": 900, "height": 1200})
+            # laid out at the printed column's width (A4 less the margins, in CSS pixels), so that
+            # what fits the screen here fits the paper
+            page = browser.new_page(viewport={"width": COLUMN_PX, "height": 1000})
             page.goto(index.resolve().as_uri(), wait_until="load")
             page.emulate_media(media="print")
             page.add_style_tag(content=PRINT_CSS)

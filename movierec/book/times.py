@@ -160,9 +160,9 @@ def rule_text() -> str:
 
 def times_table(times: list[ChapterTime], doc_prefix: str = "executed") -> str:
     """The teachers' page table of every chapter's minutes (MyST), with the rule above it."""
-    rows = [rule_text(), ""]
+    rows = [rule_text(), "", "````{container} full-width"]  # eight columns: wider than the text
     rows += [
-        "| chapter | words | equations | code lines | figures, tables | exercises (code, re-run, think) "
+        "| chapter | words | equations | code lines | figures, tables | exercises: code, re-run, think "
         "| reading (min) | lab (min) |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
@@ -175,4 +175,4 @@ def times_table(times: list[ChapterTime], doc_prefix: str = "executed") -> str:
     reading = sum(time.reading_minutes for time in times)
     lab = sum(time.lab_minutes for time in times)
     rows.append(f"| **all chapters** | | | | | | **{reading}** | **{lab}** |")
-    return "\n".join(rows) + "\n"
+    return "\n".join([*rows, "````"]) + "\n"
