@@ -47,6 +47,11 @@ CLIPPED = """els => els.filter(el => el.scrollWidth > el.clientWidth + 1)
 #: A table that only scrolls is cut off for most readers: headless Chromium and overlay
 #: scrollbars (macOS, phones) draw no scrollbar until it is scrolled. At 1280 px, every table
 #: fits its box (a wide one is set full width).
+#: A displayed equation whose typeset maths runs past the right edge of the text column.
+WIDE_MATH = """els => els.filter(el => {
+    const math = el.querySelector('mjx-math');
+    return math && math.getBoundingClientRect().right > el.getBoundingClientRect().right + 1;
+  }).map(el => el.id || el.innerText.slice(0, 40))"""
 OVERFLOWING = """els => els.filter(el => el.scrollWidth > el.clientWidth + 1)
   .map(el => (el.querySelector('caption') || el).innerText.slice(0, 60))"""
 
@@ -122,6 +127,9 @@ def test_page_reads_cleanly(chromium, served, path, tmp_path_factory):
             "article table, article .pst-scrollable-table-container, article .full-width", OVERFLOWING
         )
         assert wider == [], f"tables wider than their box at 1280 px: {wider}"
+        page.evaluate("() => window.MathJax?.startup?.promise.then(() => true) ?? true")
+        wide_math = page.eval_on_selector_all("article div.math", WIDE_MATH)
+        assert wide_math == [], f"displayed equations wider than the text column at 1280 px: {wide_math}"
         assert page.eval_on_selector_all(".output.stderr, .stderr, .traceback", "els => els.length") == 0
         assert "Built with profile" in page.inner_text(".movierec-provenance")
         licence = page.locator(".movierec-licence")
