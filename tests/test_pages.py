@@ -338,3 +338,19 @@ def test_every_page_footer_carries_the_licences(tmp_path, edition):
         '<a href="https://creativecommons.org/licenses/by/4.0/" rel="license">CC BY 4.0</a>' in footer
     )
     assert "code under the MIT licence" in footer and "not redistributed" in footer
+
+
+def test_chapters_start_longest_first(tmp_path):
+    import nbformat
+
+    from movierec.book.build import EXECUTED_DIR, longest_first
+
+    executed = tmp_path / EXECUTED_DIR
+    executed.mkdir(parents=True)
+    paths = [tmp_path / "notebooks" / f"0{k}_x.ipynb" for k in range(1, 5)]
+    for path, seconds in zip(paths[:2], (5.0, 50.0), strict=True):
+        book = nbformat.v4.new_notebook()
+        book.metadata["movierec"] = {"seconds": seconds}
+        nbformat.write(book, executed / path.name)
+    order = [path.name for path in longest_first(paths, tmp_path)]
+    assert order == ["02_x.ipynb", "01_x.ipynb", "04_x.ipynb", "03_x.ipynb"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import MovierecError
@@ -200,16 +201,21 @@ def single_page(built: Path, root_doc: str) -> Path:
     return target
 
 
-def print_pdf(index: Path, target: Path, browser=None) -> dict[str, object]:
+def print_pdf(index: Path, target: Path) -> dict[str, object]:
     """Print the single-page edition at ``index`` to ``target``; what was printed: the pages
-    each chapter starts on, and anything still wider than its box (expected: none)."""
+    each chapter starts on, and anything still wider than its box (expected: none). The printing
+    runs in a thread of its own: Playwright's sync API refuses a thread whose asyncio loop is
+    running (a caller's, such as a test session that already drives Chromium)."""
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(_print_pdf, index, target).result()
+
+
+def _print_pdf(index: Path, target: Path) -> dict[str, object]:
     from playwright.sync_api import sync_playwright
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        own = browser is None
-        if own:
-            browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
         try:
             # laid out at the printed column's width (A4 less the margins, in CSS pixels), so that
             # what fits the screen here fits the paper
@@ -230,6 +236,5 @@ def print_pdf(index: Path, target: Path, browser=None) -> dict[str, object]:
             temporary.replace(target)
             page.close()
         finally:
-            if own:
-                browser.close()
+            browser.close()
     return {"titles": titles, "pages": pages, "cut": cut}
