@@ -122,20 +122,27 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture(scope="session")
-def smoke_book(archive, tmp_path_factory):
-    """The whole book built under the smoke profile in a copy of the sources (own run store)."""
+def copy_book_sources(root: Path) -> None:
+    """The book's sources (notebooks, pages, configuration, package) copied into ``root``,
+    without executed notebooks: a book the tests may build and change."""
     import shutil
 
-    from movierec.book.build import build_book
-
-    root = tmp_path_factory.mktemp("book")
     for name in BOOK_SOURCES:
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("executed", "__pycache__"))
         else:
             shutil.copy(source, root / name)
+
+
+@pytest.fixture(scope="session")
+def smoke_book(archive, tmp_path_factory):
+    """The whole book built under the smoke profile in a copy of the sources (own run store)."""
+
+    from movierec.book.build import build_book
+
+    root = tmp_path_factory.mktemp("book")
+    copy_book_sources(root)
     patch = pytest.MonkeyPatch()
     patch.setenv("MOVIEREC_DATA", str(archive))
     patch.setenv("MOVIEREC_RUNS", str(root / "runs"))

@@ -432,15 +432,10 @@ def test_both_smoke_editions_show_the_same_results(smoke_book):
 @pytest.mark.slow
 def test_both_lab_editions_show_the_same_results(archive, tmp_path, monkeypatch):
     """The lab profile, from an empty run store (minutes on two cores)."""
-    from conftest import BOOK_SOURCES
+    from conftest import copy_book_sources
     from movierec.book.build import build_book
 
-    for name in BOOK_SOURCES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("executed", "__pycache__"))
-        else:
-            shutil.copy(source, tmp_path / name)
+    copy_book_sources(tmp_path)
     monkeypatch.setenv("MOVIEREC_DATA", str(archive))
     monkeypatch.setenv("MOVIEREC_RUNS", str(tmp_path / "runs"))
     assert_editions_agree(tmp_path, build_book, "lab")
