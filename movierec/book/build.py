@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import torch
 import yaml
 
 from .. import __version__
@@ -318,16 +319,24 @@ def longest_first(paths: list[Path], root: Path) -> list[Path]:
 
 
 def execute_chapters(
-    paths: list[Path], parameters: dict[str, dict[str, Any]], fingerprint: str, root: Path, say: Say
-) -> None:
+    paths: list[Path],
+    parameters: dict[str, dict[str, Any]],
+    fingerprint: str,
+    root: Path,
+    say: Say,
+    beside: Callable[[], list[TrainResult]] | None = None,
+) -> list[TrainResult]:
     """Execute the chapters, as many at a time as there are CPU cores (at most ``PARALLEL``):
     each runs in its own kernel, with the cores shared out between the kernels' thread pools
     (two kernels of two threads each on two cores slow small products tenfold), and the run
-    store's writes are atomic. One line per chapter, in the order they finish; the first
-    failure stops the build once the others are done."""
+    store's writes are atomic. ``beside`` (the runs at d = n, which a second thread speeds up
+    by 7% only) is trained first, in this process, on one share of the cores, while the
+    longest chapters start on the others; its results are returned. One line per chapter,
+    in the order they finish; the first failure stops the build once the others are done."""
 
     cores = os.cpu_count() or 1
-    workers = max(1, min(PARALLEL, cores, len(paths)))
+    workers = max(1, min(PARALLEL, cores, len(paths) + (beside is not None)))
+    share = max(1, cores // workers)
 
     def run(path: Path) -> str:
         target = root / EXECUTED_DIR / path.name
@@ -335,13 +344,23 @@ def execute_chapters(
             return "unchanged, reused"
         return f"executed in {execution_record(target)['seconds']:.0f} s"
 
-    threads = {name: os.environ.get(name) or str(max(1, cores // workers)) for name in THREAD_VARIABLES}
+    def train_beside() -> list[TrainResult]:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(share)
+        try:
+            return beside() if beside else []
+        finally:
+            torch.set_num_threads(threads)
+
+    threads = {name: os.environ.get(name) or str(share) for name in THREAD_VARIABLES}
     with patched_environment(threads), ThreadPoolExecutor(max_workers=workers) as pool:
+        trained = pool.submit(train_beside)
         futures = {pool.submit(run, path): path for path in longest_first(paths, root)}
         try:
             for done, future in enumerate(as_completed(futures), start=1):
                 path = futures[future]
                 say(f"notebook {done} of {len(paths)}: {path.stem} ({future.result()})")
+            return trained.result()
         except BaseException:
             for future in futures:
                 future.cancel()
@@ -596,19 +615,25 @@ def book_configs(params: dict[str, Any]) -> list[TrainConfig]:
 
 def prepare_runs(
     params: dict[str, Any], configs: list[TrainConfig], say: Say, source: str = "the profile"
-) -> list[TrainResult]:
+) -> tuple[list[TrainResult], Callable[[], list[TrainResult]]]:
     """Open the profile's data, check what the profile ``source`` asks of it (titles, sizes:
-    :func:`check_with_data`), then run (or reuse) ``configs``, with progress bars in a terminal."""
+    :func:`check_with_data`), then run (or reuse) ``configs``, with progress bars in a terminal:
+    the runs below d = n at once, on every core; the runs at d = n (the course's, minutes each,
+    and no faster on two threads than on one) returned as a job for :func:`execute_chapters`
+    to run beside the chapters."""
     ws = Workspace.open(params["data_path"], params["dataset"], params["runs_dir"])
     check_with_data(params, ws, source)
     for config in configs:
         config.resolved_dim(ws.likes.n_movies)
     missing = [config for config in configs if ws.store.find(config, ws.data.checksum) is None]
+    full = [config for config in configs if config.dim == "full"]
+    later = [config for config in missing if config in full]
     say(
         f"training {len(missing)} of the {len(configs)} runs on all the likes "
-        f"({len(configs) - len(missing)} stored)"
+        f"({len(configs) - len(missing)} stored"
+        + (f"; {len(later)} at d = n beside the chapters)" if later else ")")
     )
-    return ws.sweep(configs)
+    return ws.sweep([config for config in configs if config not in full]), lambda: ws.sweep(full)
 
 
 def timings_table(root: Path, runs: list[TrainResult]) -> str:
@@ -671,15 +696,16 @@ def build_book(
     if unused:
         raise ParameterError(f"profile {profile!r} sets {', '.join(unused)}, which no notebook declares")
     say(f"profile {profile_path(profile, root).stem}: {len(declared)} chapters, parameters checked")
-    runs = prepare_runs(params, book_configs(params), say, shown_path(profile_path(profile, root)))
+    runs, full_size = prepare_runs(params, book_configs(params), say, shown_path(profile_path(profile, root)))
     fingerprint = package_fingerprint()
     paths = notebook_paths(root)
-    execute_chapters(
+    runs += execute_chapters(
         paths,
         {path.stem: {name: params[name] for name in sorted(declared[path.stem])} for path in paths},
         fingerprint,
         root,
         say,
+        beside=full_size,
     )
     generated = root / GENERATED_DIR
     generated.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ Book pages: "The model" (one run) and "The optimizer study" (the sweep).
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -296,11 +297,15 @@ def initial_embeddings(config: TrainConfig, n_movies: int) -> torch.Tensor:
 
 
 def make_optimizer(config: TrainConfig, params: list[torch.Tensor]) -> torch.optim.Optimizer:
-    """The configured ``torch.optim`` optimizer over ``params``."""
+    """The configured ``torch.optim`` optimizer over ``params``, with the multi-tensor (foreach)
+    update where the optimizer has one: on the CPU Adam's step is then three times faster, and
+    Adam's and SGD's steps give the same bits as the default loop (tests/test_train.py)."""
     cls = optimizer_classes()[config.optimizer]
     options: dict[str, Any] = {"lr": config.lr}
     if config.momentum is not None:
         options["momentum"] = config.momentum
+    if "foreach" in inspect.signature(cls).parameters:
+        options["foreach"] = True
     return cls(params, **options)
 
 
