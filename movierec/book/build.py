@@ -344,23 +344,23 @@ def execute_chapters(
             return "unchanged, reused"
         return f"executed in {execution_record(target)['seconds']:.0f} s"
 
-    def train_beside() -> list[TrainResult]:
+    def train_beside(job: Callable[[], list[TrainResult]]) -> list[TrainResult]:
         threads = torch.get_num_threads()
         torch.set_num_threads(share)
         try:
-            return beside() if beside else []
+            return job()
         finally:
             torch.set_num_threads(threads)
 
     threads = {name: os.environ.get(name) or str(share) for name in THREAD_VARIABLES}
     with patched_environment(threads), ThreadPoolExecutor(max_workers=workers) as pool:
-        trained = pool.submit(train_beside)
+        trained = pool.submit(train_beside, beside) if beside else None
         futures = {pool.submit(run, path): path for path in longest_first(paths, root)}
         try:
             for done, future in enumerate(as_completed(futures), start=1):
                 path = futures[future]
                 say(f"notebook {done} of {len(paths)}: {path.stem} ({future.result()})")
-            return trained.result()
+            return trained.result() if trained else []
         except BaseException:
             for future in futures:
                 future.cancel()
@@ -627,13 +627,13 @@ def prepare_runs(
         config.resolved_dim(ws.likes.n_movies)
     missing = [config for config in configs if ws.store.find(config, ws.data.checksum) is None]
     full = [config for config in configs if config.dim == "full"]
-    later = [config for config in missing if config in full]
+    later = sum(config.dim == "full" for config in missing)
     say(
         f"training {len(missing)} of the {len(configs)} runs on all the likes "
         f"({len(configs) - len(missing)} stored"
-        + (f"; {len(later)} at d = n beside the chapters)" if later else ")")
+        + (f"; {later} at d = n beside the chapters)" if later else ")")
     )
-    return ws.sweep([config for config in configs if config not in full]), lambda: ws.sweep(full)
+    return ws.sweep([config for config in configs if config.dim != "full"]), lambda: ws.sweep(full)
 
 
 def timings_table(root: Path, runs: list[TrainResult]) -> str:
