@@ -298,22 +298,24 @@ class TestSmokeKit:
         assert "fig-3.1-curves-adam" in stems and "fig-1.1-likes-per-movie" in stems
 
 
+@pytest.fixture(scope="module")
+def pdfs(smoke_book):
+    """``make book-pdf`` on the smoke book, once for the module: (root, the PDFs' folder)."""
+    from conftest import CHROMIUM
+    from movierec.book.build import build_book
+
+    if CHROMIUM is None or shutil.which("pdftotext") is None:
+        pytest.skip("Chromium and pdftotext (poppler-utils) are needed to print and read the PDFs")
+    root, _ = smoke_book
+    folder = build_book("smoke", root, pdf=True)
+    return root, folder
+
+
 @pytest.mark.browser
 @pytest.mark.notebooks
 @pytest.mark.integration
 class TestPdfEditions:
     """``make book-pdf`` on the smoke book: both editions printed by Chromium."""
-
-    @pytest.fixture(scope="class")
-    def pdfs(self, smoke_book):
-        from conftest import CHROMIUM
-        from movierec.book.build import build_book
-
-        if CHROMIUM is None or shutil.which("pdftotext") is None:
-            pytest.skip("Chromium and pdftotext (poppler-utils) are needed to print and read the PDFs")
-        root, _ = smoke_book
-        folder = build_book("smoke", root, pdf=True)
-        return root, folder
 
     def texts(self, path):
         from movierec.book.pdf import page_texts
