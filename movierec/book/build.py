@@ -37,7 +37,7 @@ from ..errors import MovierecError, ParameterError
 from ..model.train import TrainConfig, TrainResult, machine_description
 from ..runs.workspace import Workspace
 from .course import COURSE_SWEEP_EPOCHS, course_adam_config, course_sweep_configs
-from .figures import KERNEL_SETUP
+from .kernel import KERNEL_SETUP
 from .pages import read_results
 from .profiles import (
     PARAMETERS,
@@ -255,7 +255,10 @@ def execute_notebook(
             cwd=str(root),
             progress_bar=False,
             log_output=False,
-            extra_arguments=[*KERNEL_QUIET, KERNEL_SETUP],  # glued figures also record SVG, 300-dpi PNG
+            extra_arguments=[
+                *KERNEL_QUIET,
+                KERNEL_SETUP,
+            ],  # the book's tables; glued figures also record SVG, 300-dpi PNG
         )
     except papermill.PapermillExecutionError as error:
         temporary.unlink(missing_ok=True)

@@ -2,7 +2,7 @@
 number and label (``fig-3.1-curves-adam.svg``), in one zip linked from "For teachers".
 
 Two halves. In the kernels the driver starts, :func:`record_figures` (run at kernel start, see
-:data:`KERNEL_SETUP`) makes every glued matplotlib figure carry its SVG and a 300-dpi PNG in
+:mod:`movierec.book.kernel`) makes every glued matplotlib figure carry its SVG and a 300-dpi PNG in
 the glued output's metadata (:data:`PACK_KEY`), beside the page's PNG, which the pages never
 render. After the
 HTML build, the Sphinx extension takes each numbered figure's number from Sphinx
@@ -24,12 +24,12 @@ PACK_KEY = "movierec_figure"  # the glued output's metadata: {"svg": text, "png3
 PNG_DPI = 300
 PACK_NAME = "movierec-figures.zip"
 PACK_FOLDER = "figures"  # under the HTML output: figures/movierec-figures.zip
-#: The kernel argument that runs :func:`record_figures` in each chapter's kernel (no name is
-#: left in the notebook's namespace).
-KERNEL_SETUP = "--IPKernelApp.exec_lines=__import__('movierec.book.figures').book.figures.record_figures()"
 GLUE_PREFIX = "application/papermill.record/"
 _GLUE_FIGURE = re.compile(
     r"\{glue:figure\}[ \t]+(?P<key>[\w-]+)[^\n]*\n(?P<options>(?:[ \t]*:[\w-]+:[^\n]*\n)*)"
+)
+_GLUE_FIGURES = re.compile(
+    r"\{glue:figures\}[ \t]+(?P<prefix>[\w-]+)[^\n]*\n(?P<options>(?:[ \t]*:[\w-]+:[^\n]*\n)*)"
 )
 _NAME = re.compile(r":name:[ \t]*(\S+)")
 
@@ -72,23 +72,42 @@ def record_figures() -> None:
 
 
 def figure_occurrences(notebook: dict[str, Any]) -> list[tuple[str | None, str]]:
-    """Each ``{glue:figure} KEY`` of a notebook (JSON), in page order, with its ``:name:`` (None
-    when it has none): from its Markdown cells and the Markdown its cells display
-    (``pages.figure``)."""
-    found = []
+    """Each figure a notebook's Markdown places, in page order, as ``(name, glue key)``: a
+    ``{glue:figure} KEY`` with its ``:name:`` (None when it has none), and for a
+    ``{glue:figures} PREFIX`` each figure glued under ``PREFIX-NAME``, named as the Sphinx
+    extension names it (``:name:``, default ``fig-PREFIX``, then ``-NAME``, in lower case)."""
+    images = glued_images(notebook)
+    found: list[tuple[str | None, str]] = []
     for cell in notebook.get("cells", []):
-        texts = []
-        if cell.get("cell_type") == "markdown":
-            source = cell.get("source", "")
-            texts.append("".join(source) if isinstance(source, list) else source)
-        for output in cell.get("outputs", []):
-            shown = output.get("data", {}).get("text/markdown", "")
-            texts.append("".join(shown) if isinstance(shown, list) else shown)
-        for text in texts:
-            for match in _GLUE_FIGURE.finditer(text + "\n"):
-                name = _NAME.search(match.group("options"))
-                found.append((name.group(1) if name else None, match.group("key")))
+        if cell.get("cell_type") != "markdown":
+            continue
+        source = cell.get("source", "")
+        text = ("".join(source) if isinstance(source, list) else source) + "\n"
+        placed: list[tuple[int, str | None, str]] = []
+        for match in _GLUE_FIGURE.finditer(text):
+            name = _NAME.search(match.group("options"))
+            placed.append((match.start(), name.group(1) if name else None, match.group("key")))
+        for match in _GLUE_FIGURES.finditer(text):
+            name = _NAME.search(match.group("options"))
+            base = name.group(1) if name else f"fig-{match.group('prefix')}"
+            prefix = match.group("prefix") + "-"
+            for key in (key for key in images if key.startswith(prefix)):
+                placed.append((match.start(), f"{base}-{key.removeprefix(prefix)}".lower(), key))
+        found += [(name, key) for _, name, key in sorted(placed, key=lambda item: item[0])]
     return found
+
+
+def glued_images(notebook: dict[str, Any]) -> list[str]:
+    """The glue keys of a notebook (JSON) that hold an image, in the order they were glued."""
+    keys = []
+    for cell in notebook.get("cells", []):
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name and any(
+                mime.removeprefix(GLUE_PREFIX).startswith("image/") for mime in output.get("data", {})
+            ):
+                keys.append(name)
+    return keys
 
 
 def match_numbers(

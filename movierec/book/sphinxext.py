@@ -35,8 +35,10 @@ from typing import Any
 
 from docutils import nodes
 from docutils.parsers.rst import directives
+from docutils.statemachine import StringList
 
 from . import figures
+from .tables import TABLE_MIME
 
 SOLUTION_TAG = "solution"
 _SOLUTION_BLOCK = re.compile(
@@ -130,6 +132,113 @@ def glue_table_directive() -> type:
             return [*pasted, *messages]
 
     return GlueTable
+
+
+CLAIM_SPLIT = "+++"
+CLAIM_NOTE_TITLE = "In this run"
+CLAIM_NOTE_CLASS = "movierec-claim-note"
+
+
+def claim_directive() -> type:
+    """The ``{claim} KEY`` directive: a sentence written for the published run, shown when the
+    check the notebook glued under ``KEY`` (a bool) holds on the run at hand; otherwise the note
+    written after a ``+++`` line in its place, in a box titled "In this run". Both parts are the
+    page's Markdown; the notebook only says whether the claim holds."""
+    from myst_nb.core.variables import RetrievalError
+    from myst_nb.ext.glue.utils import glue_warning, retrieve_glue_data
+    from myst_nb.ext.utils import DirectiveBase
+
+    class Claim(DirectiveBase):
+        required_arguments = 1  # the glued check's key
+        has_content = True
+
+        def run(self) -> list[nodes.Node]:
+            key = self.arguments[0]
+            try:
+                data = retrieve_glue_data(self.document, key)
+            except RetrievalError as error:
+                return [glue_warning(str(error), self.document, self.line)]
+            holds = {"True": True, "False": False}.get(str(data.data.get("text/plain", "")).strip())
+            if holds is None:
+                return [
+                    glue_warning(f"claim check {key!r} must be glued as a bool", self.document, self.line)
+                ]
+            lines = [line.strip() for line in self.content]
+            if lines.count(CLAIM_SPLIT) != 1:
+                message = f"claim {key!r} needs its note after one {CLAIM_SPLIT!r} line"
+                return [glue_warning(message, self.document, self.line)]
+            split = lines.index(CLAIM_SPLIT)
+            if holds:
+                shown = nodes.container(classes=["movierec-claim"])
+                self.state.nested_parse(self.content[:split], self.content_offset, shown)
+                return shown.children[:]
+            note = nodes.admonition(classes=["note", CLAIM_NOTE_CLASS])
+            note += nodes.title(CLAIM_NOTE_TITLE, CLAIM_NOTE_TITLE)
+            self.state.nested_parse(self.content[split + 1 :], self.content_offset + split + 1, note)
+            return [note]
+
+    return Claim
+
+
+def glue_figures_directive() -> type:
+    """The ``{glue:figures} PREFIX`` directive: every figure the notebook glued under
+    ``PREFIX-NAME``, in the order it glued them, each a numbered figure labelled
+    ``NAME-OF-DIRECTIVE-name`` (``:name:``, default ``fig-PREFIX``) whose caption is the
+    directive's content with ``{name}`` read as ``NAME``: one figure per optimizer, however many
+    a profile names, each captioned by the page's Markdown."""
+    from myst_nb.core.variables import render_variable_outputs
+    from myst_nb.ext.glue.utils import glue_warning, retrieve_glue_data
+    from myst_nb.ext.utils import DirectiveBase
+
+    class GlueFigures(DirectiveBase):
+        required_arguments = 1  # the keys' prefix
+        has_content = True
+        option_spec = {"name": directives.unchanged}
+
+        def run(self) -> list[nodes.Node]:
+            prefix = self.arguments[0] + "-"
+            keys = [key for key in glued_keys(self.document) if key.startswith(prefix)]
+            figures = [
+                key for key in keys if any(m.startswith("image/") for m in glued_mimes(self.document, key))
+            ]
+            if not figures:
+                return [glue_warning(f"no figure glued under {prefix}*", self.document, self.line)]
+            label = self.options.get("name") or f"fig-{self.arguments[0]}"
+            made: list[nodes.Node] = []
+            for key in figures:
+                name = key.removeprefix(prefix)
+                data = retrieve_glue_data(self.document, key)
+                figure = nodes.figure(
+                    "", *render_variable_outputs([data], self.document, self.line, self.source)
+                )
+                self.set_source_info(figure)
+                self.options["name"] = f"{label}-{name}"
+                self.add_name(figure)
+                caption = [line.replace("{name}", name) for line in self.content]
+                parsed = nodes.Element()
+                self.state.nested_parse(
+                    StringList(caption, self.content.source(0)), self.content_offset, parsed
+                )
+                if parsed.children and isinstance(parsed[0], nodes.paragraph):
+                    figure += nodes.caption(parsed[0].rawsource, "", *parsed[0].children)
+                    for image in figure.findall(nodes.image):
+                        image["alt"] = parsed[0].astext()  # what it shows, never its file's path
+                made.append(figure)
+            return made
+
+    return GlueFigures
+
+
+def glued_keys(document: nodes.document) -> list[str]:
+    """The keys a notebook glued, in the order it glued them (none for a Markdown page)."""
+    if "nb_renderer" not in document:
+        return []
+    return list(document["nb_renderer"].renderer.nb_client.glue_data)
+
+
+def glued_mimes(document: nodes.document, key: str) -> list[str]:
+    """The mime types glued under ``key``."""
+    return list(document["nb_renderer"].renderer.nb_client.glue_data[key]["data"])
 
 
 LEARN_TITLE = "You will learn"
@@ -346,4 +455,50 @@ def setup(app) -> dict[str, Any]:
     app.connect("build-finished", _write_figure_pack)
     app.connect("builder-inited", _singlehtml_as_html)
     app.add_directive_to_domain("glue", "table", glue_table_directive())
+    app.add_directive_to_domain("glue", "figures", glue_figures_directive())
+    app.add_directive("claim", claim_directive())
     return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+class TableMime:
+    """myst-nb's renderer of :data:`~movierec.book.tables.TABLE_MIME` (registered as an entry point
+    in ``pyproject.toml``): a table shown or glued by a notebook becomes a Sphinx table, its
+    cells plain text, numeric columns right-aligned by their classes, a wide one set full width.
+    ``{glue:table}`` numbers it and adds the caption."""
+
+    mime_priority_overrides = [("*", TABLE_MIME, 0)]
+
+    @staticmethod
+    def handle_mime(renderer: Any, data: Any, inline: bool) -> list[nodes.Element] | None:
+        if inline or data.mime_type != TABLE_MIME:
+            return None
+        content = data.content if isinstance(data.content, dict) else json.loads(data.content)
+        return [table_node(content)]
+
+
+def table_node(content: dict[str, Any]) -> nodes.Element:
+    """A docutils table (in a full-width container when ``wide``) from a table's data."""
+
+    def row(texts: list[str]) -> nodes.row:
+        made = nodes.row()
+        for text in texts:
+            entry = nodes.entry()
+            entry += nodes.paragraph(text, text)
+            made += entry
+        return made
+
+    columns = content["columns"]
+    table = nodes.table(classes=["colwidths-auto", *content["classes"]])
+    group = nodes.tgroup(cols=len(columns))
+    table += group
+    for _ in columns:
+        group += nodes.colspec(colwidth=1)
+    head, body = nodes.thead(), nodes.tbody()
+    head += row(columns)
+    for texts in content["rows"]:
+        body += row(texts)
+    group += head
+    group += body
+    if not content.get("wide"):
+        return table
+    return nodes.container("", table, classes=["full-width"])  # sphinx-book-theme: into the margin

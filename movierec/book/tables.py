@@ -2,7 +2,7 @@
 
 Every table in the book goes through :func:`table`. Its cells are formatted by kind with the
 library's one number style (:mod:`movierec.numbers`). On the page the table is a numbered
-Sphinx table (a MyST ``list-table``) whose numeric columns are right-aligned and whose cells
+Sphinx table, built from the cells as data (:data:`TABLE_MIME`), whose numeric columns are right-aligned and whose cells
 are padded by the theme; a table wider than the text column is set full width, into the
 margin. In Jupyter it shows as HTML, in a terminal as aligned text. Book page: "Re-run it
 yourself".
@@ -19,6 +19,8 @@ import pandas as pd
 
 from ..numbers import Formatter, format_cells
 
+#: The mime type of a table shown or glued in a notebook: its cells as data, not Markdown.
+TABLE_MIME = "application/vnd.movierec.table+json"
 MAX_ALIGNED_COLUMNS = 24  # the stylesheet right-aligns numeric columns up to this position
 #: Width of the book's text column at 1280 px, and of its table text (0.88 of 16 px) per
 #: character: digits (tabular), other text and bold header text. A table whose comfortable
@@ -71,23 +73,19 @@ class Table:
         """Whether the table needs more than the text column: it is then set full width."""
         return self.comfortable_px > TEXT_COLUMN_PX
 
-    def _repr_markdown_(self) -> str:
-        lines = [
-            f"```{{list-table}} {escape_myst(self.caption)}".rstrip(),
-            ":header-rows: 1",
-            ":widths: auto",
-        ]
-        lines.append(f":class: {self._classes()}")
-        if self.name:
-            lines.append(f":name: {self.name}")
-        lines.append("")
-        lines.append("* " + "\n  ".join(f"- {escape_myst(column)}" for column in self.cells.columns))
-        for row in self.cells.itertuples(index=False):
-            lines.append("* " + "\n  ".join(f"- {escape_myst(value)}" for value in row))
-        lines.append("```")
-        if self.wide:  # sphinx-book-theme's full-width: the margin's contents step aside
-            lines = ["````{container} full-width", *lines, "````"]
-        return "\n".join(lines)
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, object]:
+        """The table as data (:data:`TABLE_MIME`, which the book renders as a numbered Sphinx
+        table: :mod:`movierec.book.sphinxext`), as HTML for Jupyter and as text."""
+        return {TABLE_MIME: self.as_data(), "text/html": self._repr_html_(), "text/plain": str(self)}
+
+    def as_data(self) -> dict[str, object]:
+        """What the book's renderer needs: headers, cell texts, the table's classes and width."""
+        return {
+            "columns": self.columns,
+            "rows": [[str(value) for value in row] for row in self.cells.itertuples(index=False)],
+            "classes": self._classes().split(),
+            "wide": self.wide,
+        }
 
     def _repr_html_(self) -> str:
         def cell(tag: str, text: str, right: bool) -> str:
