@@ -21,10 +21,10 @@ def setup() -> None:
 
 
 def show_frames_as_tables() -> None:
-    """Register the book's table renderer as IPython's display formatter for DataFrames, so a
-    cell that ends with a DataFrame shows it as the book's table (its cells as data, which the
-    book renders as a Sphinx table; HTML in Jupyter), and ``glue`` of a DataFrame glues that table. Does nothing outside
-    IPython."""
+    """Register the book's table renderer as IPython's display formatter for DataFrames: a cell
+    that ends with a DataFrame shows the book's table (its cells as data, which the book renders
+    as a Sphinx table; HTML in Jupyter), and ``glue`` of a DataFrame glues that table. Does
+    nothing outside IPython."""
     import pandas as pd
 
     try:

@@ -2,10 +2,10 @@
 
 Every table in the book goes through :func:`table`. Its cells are formatted by kind with the
 library's one number style (:mod:`movierec.numbers`). On the page the table is a numbered
-Sphinx table, built from the cells as data (:data:`TABLE_MIME`), whose numeric columns are right-aligned and whose cells
-are padded by the theme; a table wider than the text column is set full width, into the
-margin. In Jupyter it shows as HTML, in a terminal as aligned text. Book page: "Re-run it
-yourself".
+Sphinx table, built from the cells as data (:data:`TABLE_MIME`), whose numeric columns are
+right-aligned and whose cells are padded by the theme; a table wider than the text column is
+set full width, into the margin. In Jupyter it shows as HTML, in a terminal as aligned text.
+Book page: "Re-run it yourself".
 """
 
 from __future__ import annotations
