@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .data import DEFAULT_RELEASE
+from .data import DEFAULT_RELEASE, LIKE_THRESHOLD
 from .errors import MovierecError, ParameterError
 from .judging.recommend import SCORINGS, recommend
 from .model.cost import TARGETS
@@ -69,6 +69,12 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--runs", default="", help="run store folder (default: $MOVIEREC_RUNS, else runs/)")
     parser.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda or mps")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help=f"a rating at or above it is a like (default: {LIKE_THRESHOLD:g}, or the profile's)",
+    )
 
 
 def _add_train_options(parser: argparse.ArgumentParser) -> None:
@@ -173,9 +179,23 @@ def build_parser(prog: str = "movierec") -> tuple[argparse.ArgumentParser, argpa
     return parser, commands
 
 
-def open_workspace(args: argparse.Namespace, dataset: str | None = None) -> Workspace:
-    """The workspace the options ``--data``, ``--dataset``, ``--runs`` and ``--device`` name."""
-    return Workspace.open(args.data, dataset or args.dataset or DEFAULT_RELEASE, args.runs, args.device)
+def open_workspace(
+    args: argparse.Namespace, dataset: str | None = None, threshold: float | None = None
+) -> Workspace:
+    """The workspace the options ``--data``, ``--dataset``, ``--runs``, ``--device`` and
+    ``--threshold`` name (``dataset`` and ``threshold``, when given, in place of theirs)."""
+    return Workspace.open(
+        args.data,
+        dataset or args.dataset or DEFAULT_RELEASE,
+        args.runs,
+        args.device,
+        like_threshold(args) if threshold is None else threshold,
+    )
+
+
+def like_threshold(args: argparse.Namespace) -> float:
+    """``--threshold``, else the default like threshold."""
+    return LIKE_THRESHOLD if args.threshold is None else args.threshold
 
 
 def show(frame: pd.DataFrame) -> None:
@@ -186,6 +206,7 @@ def show(frame: pd.DataFrame) -> None:
 def cmd_data(args: argparse.Namespace) -> None:
     ws = open_workspace(args)
     print(f"{ws.data.release} from {ws.data.source} (SHA-256 {ws.data.checksum[:12]}...)")
+    print(f"likes: ratings >= {ws.likes.threshold:g}")
     for label, value in ws.summary().itertuples(index=False):
         print(f"{label:>22}: {value:,}")
 
@@ -201,6 +222,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         momentum=args.momentum,
         dtype=args.dtype,
         dataset=args.dataset or DEFAULT_RELEASE,
+        threshold=like_threshold(args),
         target=args.target,
         ridge=args.ridge,
     )
@@ -234,7 +256,8 @@ def cmd_recommend(args: argparse.Namespace) -> None:
     if args.run:
         result = ws.store.load(ws.store.resolve_key(args.run))
     else:
-        result = ws.run(default_run(args.target or DEFAULT_RUN.target, args.ridge, ws.data.release))
+        target = args.target or DEFAULT_RUN.target
+        result = ws.run(default_run(target, args.ridge, ws.data.release, ws.likes.threshold))
     scoring = args.scoring or default_scoring(result.config.target)
     table = recommend(result.embeddings, ws.data.movies, args.titles, args.top_n, ws.titles, scoring)
     print(

@@ -57,6 +57,24 @@ def test_data_summary(archive, capsys):
 
 
 @pytest.mark.integration
+def test_threshold_35_counts_the_half_star_likes_and_keys_its_own_run(archive, runs_dir, capsys):
+    """--threshold 3.5: 61,716 likes (48,580 at >= 4, plus the 13,136 ratings of 3.5), and a run
+    trained on them is stored under its own key, never confused with the run at 4."""
+    assert main(["data", "--threshold", "3.5", "--data", str(archive)]) == 0
+    out = capsys.readouterr().out
+    assert "likes (rating >= 3.5): 61,716" in out and "X max: 189" in out
+    keys = []
+    for threshold in ("3.5", "4"):
+        args = ["train", "--threshold", threshold, "--dim", "4", "--epochs", "2", "--data", str(archive)]
+        assert main(args) == 0
+        keys.append(re.search(r"^run (\w+):", capsys.readouterr().out, re.M).group(1))
+    assert keys[0] != keys[1]
+    from movierec import RunStore
+
+    assert [RunStore().load(key).config.threshold for key in keys] == [3.5, 4.0]
+
+
+@pytest.mark.integration
 def test_dim_larger_than_the_catalogue_is_named(archive, runs_dir, capsys):
     assert main(["train", "--dim", "100000", "--data", str(archive)]) == 2
     assert (

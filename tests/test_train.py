@@ -185,3 +185,81 @@ def test_a_diverging_run_stopped_late_is_the_whole_diverged_run():
     assert whole.status == "diverged"
     stopped = Training(matrix, config, device="cpu", progress=None).advance(10).stopped()
     assert stopped.config == config and stopped.diverged_epoch == whole.diverged_epoch
+
+
+def page_start(config: TrainConfig, n_movies: int, make=None):
+    """V and an optimizer made as a page makes them: torch.normal from the seeded generator, then
+    the torch.optim class by hand (``make``: another optimizer, to be refused)."""
+    d = config.resolved_dim(n_movies)
+    V = torch.normal(
+        0.0, config.init_std, size=(d, n_movies), generator=torch.Generator().manual_seed(config.seed)
+    )
+    V.requires_grad_()
+    if make is not None:
+        return V, make(V)
+    if config.optimizer == "sgd":
+        return V, torch.optim.SGD([V], lr=config.lr, momentum=config.momentum)
+    return V, {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}[config.optimizer]([V], lr=config.lr)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        TrainConfig(optimizer="adam", lr=0.1, dim=6, epochs=12),
+        TrainConfig(optimizer="sgd", lr=1e-3, dim=6, epochs=12, momentum=0.5),
+        TrainConfig(optimizer="rmsprop", lr=0.01, dim=6, epochs=12),
+        TrainConfig(optimizer="sgd", lr=10.0, dim=6, epochs=12),
+    ],
+    ids=["adam", "sgd-momentum-0.5", "rmsprop", "sgd-diverges"],
+)
+def test_a_page_made_start_trains_the_configs_run_bit_for_bit(config):
+    """A run from the page's V (d x n) and optimizer is the run the package makes from the config
+    (its V's transpose, its foreach step): the same costs and embeddings, bit for bit."""
+    likes = random_likes(30, 40, 0.2, seed=3)
+    own = train(likes, config, device="cpu", progress=None)
+    paged = train(likes, config, device="cpu", progress=None, start=page_start(config, 40))
+    assert own.history.cost.tolist() == paged.history.cost.tolist()
+    assert np.array_equal(own.embeddings, paged.embeddings) and own.status_text == paged.status_text
+
+
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda V: torch.optim.Adam([V], lr=0.2), "optimizer has lr=0.2, but run adam lr=0.1 has lr=0.1"),
+        (
+            lambda V: torch.optim.SGD([V], lr=0.1),
+            "optimizer is SGD, but run adam lr=0.1 is trained by torch.optim.Adam",
+        ),
+        (lambda V: torch.optim.Adam([V], lr=0.1, betas=(0.8, 0.99)), r"optimizer has betas=\(0.8, 0.99\)"),
+        (lambda V: torch.optim.Adam([V, torch.zeros(1, requires_grad=True)], lr=0.1), "must hold V alone"),
+    ],
+)
+def test_a_start_that_is_not_the_configs_run_is_refused(make, message):
+    config = TrainConfig(optimizer="adam", lr=0.1, dim=6, epochs=2)
+    with pytest.raises(ParameterError, match=message):
+        train(
+            random_likes(30, 40, 0.2, seed=3),
+            config,
+            device="cpu",
+            progress=None,
+            start=page_start(config, 40, make),
+        )
+
+
+def test_a_start_drawn_otherwise_is_refused():
+    config = TrainConfig(optimizer="adam", lr=0.1, dim=6, epochs=2, seed=1)
+    V, optimizer = page_start(replace(config, seed=2), 40)
+    with pytest.raises(
+        ParameterError, match=r"V is not the start of run adam lr=0.1: draw it as torch.normal\(0.0, 0.5"
+    ):
+        train(random_likes(30, 40, 0.2, seed=3), config, device="cpu", progress=None, start=(V, optimizer))
+    with pytest.raises(
+        ParameterError, match="a 6 x 40 tensor with requires_grad: got a tensor of shape 6 x 40, not a leaf"
+    ):
+        train(
+            random_likes(30, 40, 0.2, seed=3),
+            config,
+            device="cpu",
+            progress=None,
+            start=(V.detach(), optimizer),
+        )

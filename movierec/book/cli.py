@@ -26,9 +26,15 @@ def cmd_sweep(args: argparse.Namespace) -> None:
         raise ParameterError(
             f"--dataset {dataset} contradicts the profile's dataset {params['dataset']}: drop one"
         )
-    configs = study_configs({**params, "dataset": dataset})
-    ws = open_workspace(args, dataset)
-    check_with_data({**defaults(), **params, "dataset": dataset}, ws, shown_path(profile_path(args.profile)))
+    threshold = params.get("threshold", defaults()["threshold"]) if args.threshold is None else args.threshold
+    if params.get("threshold", threshold) != threshold:
+        raise ParameterError(
+            f"--threshold {threshold:g} contradicts the profile's threshold {params['threshold']:g}: drop one"
+        )
+    chosen = {**params, "dataset": dataset, "threshold": threshold}
+    configs = study_configs(chosen)
+    ws = open_workspace(args, dataset, threshold)
+    check_with_data({**defaults(), **chosen}, ws, shown_path(profile_path(args.profile)))
     for config in configs:
         config.resolved_dim(ws.likes.n_movies)
     show(summary_table(ws.sweep(configs)))

@@ -45,6 +45,7 @@ PARAMETERS: dict[str, Parameter] = {
     "dataset": Parameter("str", "ml-latest-small", "MovieLens release to load"),
     "data_path": Parameter("str", "", "archive or folder; empty: $MOVIEREC_DATA, the cache, then a download"),
     "runs_dir": Parameter("str", "", "run store; empty: $MOVIEREC_RUNS, else runs/"),
+    "threshold": Parameter("float", 4.0, "a rating at or above it is a like"),
     "dim": Parameter("int or full", 64, 'embedding size d, or "full" for one dimension per movie'),
     "epochs": Parameter("int", 100, "full-batch epochs per run"),
     "init_std": Parameter("float", 0.5, "standard deviation of the initial embeddings"),
@@ -54,8 +55,9 @@ PARAMETERS: dict[str, Parameter] = {
     "study_lrs": Parameter(
         "dict[str, list[float]]",
         {"adam": [0.5, 0.1, 0.01, 0.001], "sgd": [0.1, 0.01, 0.001, 1e-4, 1e-5, 1e-6]},
-        "optimizer study: learning rates per torch.optim optimizer (sgd has momentum 0.9)",
+        "optimizer study: learning rates per torch.optim optimizer by lower-case name",
     ),
+    "sgd_momentum": Parameter("float", 0.9, "momentum of SGD (the heavy ball) wherever the book runs SGD"),
     "titles": Parameter("list[str]", COURSE_TITLES, "input titles for the recommendations"),
     "top_n": Parameter("int", 10, "length of each recommendation list"),
     "course_epochs": Parameter(
@@ -342,9 +344,12 @@ def check_values(values: dict[str, Any]) -> None:
     naming the parameter's path (``study_lrs.adam[0]``) and the rule."""
     from ..judging.targets import check_search
 
-    run = {key: values[key] for key in ("epochs", "init_std", "seed", "dataset")}
-    for name in ("dataset", "dim", "epochs", "init_std", "seed"):
+    run = {key: values[key] for key in ("epochs", "init_std", "seed", "dataset", "threshold")}
+    for name in ("dataset", "dim", "epochs", "init_std", "seed", "threshold"):
         _check(name, values[name], _config_with, values[name], name)
+    _check(
+        "sgd_momentum", values["sgd_momentum"], TrainConfig, optimizer="sgd", momentum=values["sgd_momentum"]
+    )
     _check("model_optimizer", values["model_optimizer"], TrainConfig, optimizer=values["model_optimizer"])
     _check(
         "model_lr",
@@ -425,5 +430,5 @@ def study_configs(params: dict[str, Any]) -> list[TrainConfig]:
     at size ``dim``; any ``torch.optim`` optimizer can be named. Book page: "The optimizer study".
     """
     values = {**defaults(), **validate_parameters(params)}
-    shared = {key: values[key] for key in ("epochs", "init_std", "seed", "dataset")}
-    return config_grid(values["study_lrs"], [values["dim"]], **shared)
+    shared = {key: values[key] for key in ("epochs", "init_std", "seed", "dataset", "threshold")}
+    return config_grid(values["study_lrs"], [values["dim"]], values["sgd_momentum"], **shared)

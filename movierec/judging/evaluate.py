@@ -19,9 +19,9 @@ import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from ..data import Likes
+from ..data import LIKE_THRESHOLD, Likes
 from ..errors import ParameterError
-from ..model.train import TrainConfig, TrainResult, config_grid
+from ..model.train import SGD_MOMENTUM, TrainConfig, TrainResult, config_grid
 from ..numbers import format_lr
 from ..runs.cache import ResultCache, compute_once, entry_key
 from ..runs.store import RunStore
@@ -328,12 +328,24 @@ def tuning_configs(
     init_std: float,
     seed: int,
     dataset: str,
+    threshold: float = LIKE_THRESHOLD,
+    sgd_momentum: float = SGD_MOMENTUM,
 ) -> list[TrainConfig]:
-    """The tuning grid: every embedding size with every optimizer's learning rates (``eval_lrs``).
+    """The tuning grid: every embedding size with every optimizer's learning rates (``eval_lrs``),
+    on the likes at ``threshold``, SGD with ``sgd_momentum``.
 
     Book page: "Does it recommend well?".
     """
-    return config_grid(lrs, dims, epochs=epochs, init_std=init_std, seed=seed, dataset=dataset)
+    return config_grid(
+        lrs,
+        dims,
+        epochs=epochs,
+        init_std=init_std,
+        seed=seed,
+        dataset=dataset,
+        threshold=threshold,
+        sgd_momentum=sgd_momentum,
+    )
 
 
 def tune_embeddings(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from ..data import DEFAULT_RELEASE
+from ..data import DEFAULT_RELEASE, LIKE_THRESHOLD
 from ..errors import ParameterError
 from ..model.cost import TARGETS, check_target, target_factor
 from ..model.optimum import best_cost, stable_sgd_rate
@@ -54,12 +54,17 @@ def default_scoring(target: str) -> str:
 
 
 def default_run(
-    target: str = "colikes", ridge: float | None = None, dataset: str = DEFAULT_RELEASE
+    target: str = "colikes",
+    ridge: float | None = None,
+    dataset: str = DEFAULT_RELEASE,
+    threshold: float = LIKE_THRESHOLD,
 ) -> TrainConfig:
     """The run ``movierec recommend --target`` trains without ``--run`` (see :data:`RECOMMENDED_RUNS`);
     the whitened target needs its ``ridge``."""
     check_target(target, ridge)
-    return TrainConfig(dataset=dataset, target=target, ridge=ridge, **RECOMMENDED_RUNS[target])
+    return TrainConfig(
+        dataset=dataset, threshold=threshold, target=target, ridge=ridge, **RECOMMENDED_RUNS[target]
+    )
 
 
 @dataclass(frozen=True)
@@ -244,6 +249,7 @@ def search_target(
                 epochs=epochs,
                 seed=seed,
                 dataset=dataset,
+                threshold=split.train_likes.threshold,
                 target=target,
                 **{**current, name: value},
             )

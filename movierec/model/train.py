@@ -309,6 +309,58 @@ def make_optimizer(config: TrainConfig, params: list[torch.Tensor]) -> torch.opt
     return cls(params, **options)
 
 
+#: Options of a torch optimizer that choose how its step is computed, not what it computes.
+IMPLEMENTATION_OPTIONS = {"params", "foreach", "fused", "capturable", "differentiable"}
+
+
+def check_start(
+    config: TrainConfig, V: torch.Tensor, optimizer: torch.optim.Optimizer, n_movies: int
+) -> None:
+    """That ``V`` and ``optimizer``, made by a page, are the run ``config`` names: V its initial
+    embeddings (a d x n leaf that requires its gradient), the optimizer its ``torch.optim`` class
+    over ``[V]`` with its learning rate, momentum and the class's other defaults. A run is stored
+    under its config, so a start that differs would store another run under its name."""
+    dim = config.resolved_dim(n_movies)
+    if not (
+        isinstance(V, torch.Tensor) and V.is_leaf and V.requires_grad and tuple(V.shape) == (dim, n_movies)
+    ):
+        raise ParameterError(
+            f"V must be the run's initial embeddings, a {dim} x {n_movies:,} tensor with requires_grad: "
+            f"got {_described(V)}"
+        )
+    if V.dtype != DTYPES[config.dtype] or not torch.equal(
+        V.detach().cpu(), initial_embeddings(config, n_movies)
+    ):
+        raise ParameterError(
+            f"V is not the start of run {config.label}: draw it as torch.normal(0.0, {config.init_std:g}, "
+            f"size=({dim}, {n_movies}), generator=torch.Generator().manual_seed({config.seed})) "
+            f"in {config.dtype}"
+        )
+    expected = make_optimizer(config, [torch.zeros(1, requires_grad=True)])
+    if type(optimizer) is not type(expected):
+        raise ParameterError(
+            f"optimizer is {type(optimizer).__name__}, but run {config.label} is trained by "
+            f"torch.optim.{type(expected).__name__}"
+        )
+    groups = optimizer.param_groups
+    if len(groups) != 1 or len(groups[0]["params"]) != 1 or groups[0]["params"][0] is not V:
+        raise ParameterError("optimizer must hold V alone: build it as torch.optim.<Optimizer>([V], ...)")
+    wanted = expected.param_groups[0]
+    for option in sorted(set(wanted) - IMPLEMENTATION_OPTIONS):
+        if groups[0].get(option) != wanted[option]:
+            raise ParameterError(
+                f"optimizer has {option}={groups[0].get(option)!r}, but run {config.label} has "
+                f"{option}={wanted[option]!r}: build the optimizer with the run's settings"
+            )
+
+
+def _described(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        leaf = "" if value.is_leaf and value.requires_grad else ", not a leaf that requires its gradient"
+        return f"a tensor of shape {' x '.join(map(str, value.shape))}{leaf}"
+    return repr(value)[:80]
+
+
 def train(
     likes: Likes | sp.spmatrix,
     config: TrainConfig | None = None,
@@ -317,6 +369,7 @@ def train(
     device: str | torch.device = "auto",
     cost: CoLikeCost | None = None,
     progress: str | None = "",
+    start: tuple[torch.Tensor, torch.optim.Optimizer] | None = None,
     **params: Any,
 ) -> TrainResult:
     """Train embeddings full-batch; a run that diverges stops and says so, nothing raises.
@@ -327,12 +380,14 @@ def train(
     cost at the next epoch). The progress bar (in a terminal only) reads ``progress`` then
     the run's label and size; ``progress=None`` shows none (a distributed rank other than the
     first). A ``cost`` passed in must be built for the config's target and ridge (a sharded
-    cost could not be rebuilt here). The loop is :class:`Training`'s, run to its end.
+    cost could not be rebuilt here). ``start``: the initial embeddings V and the optimizer over
+    them, made by a page (they must be the config's: :func:`check_start`); by default the run
+    makes both. The loop is :class:`Training`'s, run to its end.
     Book pages: "The model", "The optimizer study", "What should the embeddings fit?".
     """
     config = config or TrainConfig.from_dict(params)
     training = Training(
-        likes, config, data_checksum=data_checksum, device=device, cost=cost, progress=progress
+        likes, config, data_checksum=data_checksum, device=device, cost=cost, progress=progress, start=start
     )
     training.advance()
     return training.result()
@@ -359,11 +414,14 @@ class Training:
         device: str | torch.device = "auto",
         cost: CoLikeCost | None = None,
         progress: str | None = "",
+        start: tuple[torch.Tensor, torch.optim.Optimizer] | None = None,
     ):
         matrix = as_csr(likes)
         self.config = config
         self.data_checksum = data_checksum
-        self.target = pick_device(device)
+        if start is not None:
+            check_start(config, *start, matrix.shape[1])
+        self.target = start[0].device if start is not None else pick_device(device)
         dtype = DTYPES[config.dtype]
         if cost is None:
             cost = CoLikeCost(matrix, self.target, dtype, config.target, config.ridge)
@@ -373,12 +431,17 @@ class Training:
                 f"target={config.target!r}, ridge={config.ridge!r}: pass a cost built for the run, or none"
             )
         self.cost = cost
-        self.rows = (
-            initial_embeddings(config, matrix.shape[1]).mT.contiguous().to(device=self.target, dtype=dtype)
-        )
-        self.rows.requires_grad_(True)
-        self.V = self.rows.mT
-        self.optimizer = make_optimizer(config, [self.rows])
+        if start is None:  # the leaf is V's transpose, n x d: the layout the cost's kernels read fastest
+            rows = (
+                initial_embeddings(config, matrix.shape[1])
+                .mT.contiguous()
+                .to(device=self.target, dtype=dtype)
+            )
+            self.leaf, self.V = rows.requires_grad_(True), rows.mT
+            self.optimizer = make_optimizer(config, [rows])
+        else:  # the page's V (d x n) and optimizer: the same steps, bit for bit (tests/test_train.py)
+            self.leaf = self.V = start[0]
+            self.optimizer = start[1]
         self.costs: list[float] = []
         self.seconds: list[float] = []
         self.status, self.diverged_epoch = "finished", None
@@ -398,7 +461,7 @@ class Training:
 
     def _closure(self) -> torch.Tensor:
         value, grad = self.cost.value_and_grad(self.V)
-        self.rows.grad = grad.mT
+        self.leaf.grad = grad if self.leaf is self.V else grad.mT
         return value
 
     def _blew_up(self, value: float) -> bool:
@@ -498,12 +561,22 @@ class Training:
 
 
 def config_grid(
-    rates: Mapping[str, Sequence[float]], dims: Sequence[int | str], **shared: Any
+    rates: Mapping[str, Sequence[float]],
+    dims: Sequence[int | str],
+    sgd_momentum: float = SGD_MOMENTUM,
+    **shared: Any,
 ) -> list[TrainConfig]:
-    """One run per optimizer, embedding size and learning rate (in that nesting), the other
-    parameters shared: the grid behind the study, the tuning and the stability runs."""
+    """One run per optimizer, embedding size and learning rate (in that nesting), SGD with
+    ``sgd_momentum``, the other parameters shared: the grid behind the study, the tuning and the
+    stability runs."""
     return [
-        TrainConfig(optimizer=optimizer, lr=lr, dim=dim, **shared)
+        TrainConfig(
+            optimizer=optimizer,
+            lr=lr,
+            dim=dim,
+            momentum=sgd_momentum if optimizer.lower() == "sgd" else None,
+            **shared,
+        )
         for optimizer, lrs in rates.items()
         for dim in dims
         for lr in lrs

@@ -7,12 +7,13 @@ Book pages: "The optimizer study", "Re-run it yourself".
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+import torch
 
 from ..data import Likes
 from ..errors import ParameterError
@@ -28,6 +29,7 @@ def sweep(
     store: RunStore | None = None,
     device: str = "auto",
     data_label: str = "",
+    starts: Mapping[TrainConfig, tuple[torch.Tensor, torch.optim.Optimizer]] | None = None,
 ) -> list[TrainResult]:
     """Run each configuration, reusing finished runs and recomputing missing or damaged ones.
 
@@ -36,7 +38,9 @@ def sweep(
     process is training at the same moment (its claim in the store) is left to it: this
     sweep trains its other runs first, then reads that one once stored (or trains it, if
     the other process gave it up), so two chapters executed at once never train a run twice.
-    ``data_label`` names the data in the store's listing. Book page: "The optimizer study".
+    ``data_label`` names the data in the store's listing; ``starts`` the initial embeddings and
+    optimizer a page made for a run (:func:`movierec.model.train.check_start`), used when it
+    is trained. Book page: "The optimizer study".
     """
     store = store or RunStore()
     target = pick_device(device)
@@ -69,6 +73,7 @@ def sweep(
                 device=target,
                 cost=costs[kind],
                 progress=f"run {number}/{len(configs)}: ",
+                start=(starts or {}).get(config),
             )
             result.data_label = data_label
             store.save(result)
