@@ -1,10 +1,10 @@
-"""The book driver: run the study, execute the notebooks with papermill, build the HTML.
+"""The book driver: execute the notebooks with papermill, build the HTML.
 
 ``movierec book --profile NAME`` (behind ``make book``) validates the profile whole (every
 value, and against every chapter notebook's parameters) before any work, its titles and sizes
-against the data before any run, trains the runs the chapters read (stored
-runs are reused), executes each chapter into ``book/executed/`` (skipped when its source,
-parameters and the package are unchanged), then runs ``jupyter-book build -W -n
+against the data before any chapter runs, executes each chapter into ``book/executed/``
+(skipped when its source, parameters and the package are unchanged; a chapter trains its own
+runs, or reads them from the run store), then runs ``jupyter-book build -W -n
 --keep-going``. The chapters are those ``_toc.yml`` lists under ``book/executed/``: adding
 a chapter is its notebook plus one line there. It says what it is doing, one line per stage,
 and ends with the page to open. ``--edition student`` builds the same book without the
@@ -29,14 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import torch
 import yaml
 
 from .. import __version__
 from ..errors import MovierecError, ParameterError
-from ..model.train import TrainConfig, TrainResult, machine_description
+from ..model.train import machine_description
 from ..runs.workspace import Workspace
-from .course import COURSE_SWEEP_EPOCHS, course_adam_config, course_sweep_configs
 from .kernel import KERNEL_SETUP
 from .pages import read_results
 from .profiles import (
@@ -47,7 +45,6 @@ from .profiles import (
     load_profile,
     profile_path,
     shown_path,
-    study_configs,
 )
 from .times import chapter_time, times_line, times_table
 
@@ -327,18 +324,16 @@ def execute_chapters(
     fingerprint: str,
     root: Path,
     say: Say,
-    beside: Callable[[], list[TrainResult]] | None = None,
-) -> list[TrainResult]:
+) -> None:
     """Execute the chapters, as many at a time as there are CPU cores (at most ``PARALLEL``):
     each runs in its own kernel, with the cores shared out between the kernels' thread pools
-    (two kernels of two threads each on two cores slow small products tenfold), and the run
-    store's writes are atomic. ``beside`` (the runs at d = n, which a second thread speeds up
-    by 7% only) is trained first, in this process, on one share of the cores, while the
-    longest chapters start on the others; its results are returned. One line per chapter,
-    in the order they finish; the first failure stops the build once the others are done."""
+    (two kernels of two threads each on two cores slow small products tenfold). Chapters that
+    need the same run share it through the run store: the first to reach it claims and trains
+    it, the other reads it once stored. One line per chapter, in the order they finish; the first
+    failure stops the build once the others are done."""
 
     cores = os.cpu_count() or 1
-    workers = max(1, min(PARALLEL, cores, len(paths) + (beside is not None)))
+    workers = max(1, min(PARALLEL, cores, len(paths)))
     share = max(1, cores // workers)
 
     def run(path: Path) -> str:
@@ -347,23 +342,13 @@ def execute_chapters(
             return "unchanged, reused"
         return f"executed in {execution_record(target)['seconds']:.0f} s"
 
-    def train_beside(job: Callable[[], list[TrainResult]]) -> list[TrainResult]:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(share)
-        try:
-            return job()
-        finally:
-            torch.set_num_threads(threads)
-
     threads = {name: os.environ.get(name) or str(share) for name in THREAD_VARIABLES}
     with patched_environment(threads), ThreadPoolExecutor(max_workers=workers) as pool:
-        trained = pool.submit(train_beside, beside) if beside else None
         futures = {pool.submit(run, path): path for path in longest_first(paths, root)}
         try:
             for done, future in enumerate(as_completed(futures), start=1):
                 path = futures[future]
                 say(f"notebook {done} of {len(paths)}: {path.stem} ({future.result()})")
-            return trained.result() if trained else []
         except BaseException:
             for future in futures:
                 future.cancel()
@@ -598,62 +583,21 @@ def editions_text(records: dict[str, dict[str, str]], edition: str) -> str:
     return " ".join(lines) + "\n"
 
 
-def book_configs(params: dict[str, Any]) -> list[TrainConfig]:
-    """Every training run the chapters read on all the likes: the model page's, the study's and
-    the course notebook's. Built before any data is read, so a bad value fails at once."""
-    model = TrainConfig(
-        optimizer=params["model_optimizer"],
-        lr=params["model_lr"],
-        epochs=params["epochs"],
-        dim=params["dim"],
-        init_std=params["init_std"],
-        seed=params["seed"],
-        dataset=params["dataset"],
+def check_data(params: dict[str, Any], say: Say, source: str = "the profile") -> None:
+    """Open the profile's data and check what the profile ``source`` asks of it (titles, sizes:
+    :func:`check_with_data`) before any chapter runs; the chapters train their own runs."""
+    ws = Workspace.open(
+        params["data_path"], params["dataset"], params["runs_dir"], threshold=params["threshold"]
     )
-    course_runs = [course_adam_config(params["course_epochs"])] if params["course_epochs"] > 0 else []
-    if params["course_sweep"]:
-        course_runs += course_sweep_configs(COURSE_SWEEP_EPOCHS)
-    return [model, *study_configs(params), *course_runs]
-
-
-def prepare_runs(
-    params: dict[str, Any], configs: list[TrainConfig], say: Say, source: str = "the profile"
-) -> tuple[list[TrainResult], Callable[[], list[TrainResult]]]:
-    """Open the profile's data, check what the profile ``source`` asks of it (titles, sizes:
-    :func:`check_with_data`), then run (or reuse) ``configs``, with progress bars in a terminal:
-    the runs below d = n at once, on every core; the runs at d = n (the course's, minutes each,
-    and no faster on two threads than on one) returned as a job for :func:`execute_chapters`
-    to run beside the chapters."""
-    ws = Workspace.open(params["data_path"], params["dataset"], params["runs_dir"])
     check_with_data(params, ws, source)
-    for config in configs:
-        config.resolved_dim(ws.likes.n_movies)
-    missing = [config for config in configs if ws.store.find(config, ws.data.checksum) is None]
-    full = [config for config in configs if config.dim == "full"]
-    later = sum(config.dim == "full" for config in missing)
-    say(
-        f"training {len(missing)} of the {len(configs)} runs on all the likes "
-        f"({len(configs) - len(missing)} stored"
-        + (f"; {later} at d = n beside the chapters)" if later else ")")
-    )
-    return ws.sweep([config for config in configs if config.dim != "full"]), lambda: ws.sweep(full)
+    say(f"{ws.data.release}: likes at ratings >= {ws.likes.threshold:g}, titles and sizes checked")
 
 
-def timings_table(root: Path, runs: list[TrainResult]) -> str:
-    """The teachers' page account of what this book cost to build, in MyST: the runs the driver
-    trained on all the likes (by size, each run once) and each chapter's execution, as measured
-    when they were made (a stored run or an unchanged chapter keeps its first measurement). A
-    line names the processors; a column says how each step used them."""
+def timings_table(root: Path) -> str:
+    """The teachers' page account of what this book cost to build, in MyST: each chapter's
+    execution (its runs included), as measured when it ran (an unchanged chapter keeps its first
+    measurement). A line names the processors; a column says how each step used them."""
     steps: list[tuple[str, str, float | None]] = []
-    groups: dict[tuple[str, str], list[TrainResult]] = {}
-    for run in {run.key: run for run in runs}.values():
-        size = "n" if run.config.dim == "full" else str(run.config.dim)
-        groups.setdefault((size, run.machine or run.device), []).append(run)
-    for (size, machine), group in groups.items():
-        epochs = sorted({run.config.epochs for run in group})
-        what = f"{len(group)} run{'s' * (len(group) > 1)} of {'/'.join(map(str, epochs))} epoch"
-        what += "s" * (epochs != [1])
-        steps.append((f"{what} at $d$ = {size} on all the likes", machine, sum(run.seconds for run in group)))
     for path in notebook_paths(root):
         record = execution_record(root / EXECUTED_DIR / path.name)
         machine = record.get("machine", "")
@@ -699,23 +643,22 @@ def build_book(
     if unused:
         raise ParameterError(f"profile {profile!r} sets {', '.join(unused)}, which no notebook declares")
     say(f"profile {profile_path(profile, root).stem}: {len(declared)} chapters, parameters checked")
-    runs, full_size = prepare_runs(params, book_configs(params), say, shown_path(profile_path(profile, root)))
+    check_data(params, say, shown_path(profile_path(profile, root)))
     fingerprint = package_fingerprint()
     paths = notebook_paths(root)
-    runs += execute_chapters(
+    execute_chapters(
         paths,
         {path.stem: {name: params[name] for name in sorted(declared[path.stem])} for path in paths},
         fingerprint,
         root,
         say,
-        beside=full_size,
     )
     generated = root / GENERATED_DIR
     generated.mkdir(parents=True, exist_ok=True)
     (generated / "parameters.md").write_text(parameters_page_table(), encoding="utf-8")
     (generated / "setup.md").write_text(setup_block(repository_url(root)), encoding="utf-8")
     (generated / "exercises.md").write_text(exercises_table(root), encoding="utf-8")
-    (generated / "timings.md").write_text(timings_table(root, runs), encoding="utf-8")
+    (generated / "timings.md").write_text(timings_table(root), encoding="utf-8")
     times = [chapter_time(root / EXECUTED_DIR / path.name) for path in paths]
     (generated / "times.md").write_text(times_table(times, EXECUTED_DIR.name), encoding="utf-8")
     extra = {"movierec_chapter_times": {f"{EXECUTED_DIR.as_posix()}/{t.name}": times_line(t) for t in times}}
