@@ -23,6 +23,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/python -m movierec.book.lint
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -38,13 +38,14 @@ from ..runs.workspace import Workspace
 from .kernel import KERNEL_SETUP
 from .pages import read_results
 from .profiles import (
-    PARAMETERS,
     TYPE_WORDS,
+    Parameter,
     check_with_data,
     defaults,
     load_profile,
     profile_path,
     shown_path,
+    with_declared,
 )
 from .times import chapter_time, times_line, times_table
 
@@ -147,34 +148,37 @@ def notebook_parameters(notebook: str | os.PathLike) -> dict[str, dict[str, Any]
     return papermill.inspect_notebook(str(notebook))
 
 
-def check_notebooks(root: Path) -> dict[str, set[str]]:
-    """Each chapter's parameter names, all of them known book parameters."""
-    declared = {}
-    for path in notebook_paths(root):
-        names = set(notebook_parameters(path))
-        unknown = sorted(names - set(PARAMETERS))
-        if unknown:
-            raise BookError(
-                f"{path} declares unknown parameter(s) {', '.join(unknown)}: "
-                f"add them to movierec.book.profiles.PARAMETERS"
-            )
-        declared[path.stem] = names
-    return declared
+def check_notebooks(root: Path) -> dict[str, dict[str, dict[str, str]]]:
+    """Each chapter's declared parameters (papermill's ``inspect_notebook``), after the chapter
+    form's lint (:func:`movierec.book.lint.chapter_problems`) found nothing missing in any."""
+    from .lint import chapter_problems
+
+    problems = [
+        f"{path.relative_to(root)}: {problem}"
+        for path in notebook_paths(root)
+        for problem in chapter_problems(path)
+    ]
+    if problems:
+        raise BookError(
+            "chapters that do not follow the chapter form (CONTRIBUTING.md):\n" + "\n".join(problems)
+        )
+    return {path.stem: notebook_parameters(path) for path in notebook_paths(root)}
 
 
-def parameters_page_table() -> str:
-    """The re-run page's parameter table, in MyST, generated from the one schema; set full
-    width, its cells free to break long defaults, so that all four columns fit the page."""
+def parameters_page_table(schema: dict[str, Parameter]) -> str:
+    """The re-run page's parameter table, in MyST, generated from the schema (the book's and the
+    chapters' own parameters); set full width, its cells free to break long defaults, so that all
+    four columns fit the page."""
     rows = ["````{container} full-width mr-parameters", "| parameter | type | default | meaning |"]
     rows.append("| --- | --- | --- | --- |")
-    for name, parameter in PARAMETERS.items():
+    for name, parameter in schema.items():
         default = json.dumps(parameter.default)
         help_text = parameter.help.replace("|", "\\|")
         rows.append(f"| `{name}` | {TYPE_WORDS[parameter.type]} | `{default}` | {help_text} |")
     return "\n".join([*rows, "````"]) + "\n"
 
 
-def exercises_table(root: Path) -> str:
+def exercises_table(root: Path, schema: dict[str, Parameter]) -> str:
     """The teachers' page table of every chapter's exercises and the book parameters each one
     names, read from the notebooks (MyST), so it never drifts from them."""
     rows = ["| chapter | exercise | parameters it changes |", "| --- | --- | --- |"]
@@ -182,7 +186,7 @@ def exercises_table(root: Path) -> str:
         book = nbformat.read(path, as_version=4)
         text = "\n".join(cell.source for cell in book.cells if cell.cell_type == "markdown")
         for label, body in EXERCISE.findall(text):
-            named = [name for name in dict.fromkeys(re.findall(r"`([a-z_]+)`", body)) if name in PARAMETERS]
+            named = [name for name in dict.fromkeys(re.findall(r"`([a-z_]+)`", body)) if name in schema]
             parameters = ", ".join(f"`{name}`" for name in named) or "no book parameter"
             rows.append(f"| {{doc}}`{EXECUTED_DIR.name}/{path.stem}` | {{ref}}`{label}` | {parameters} |")
     return "\n".join(rows) + "\n"
@@ -636,9 +640,10 @@ def build_book(
         raise BookError(f"{root} has no _config.yml/_toc.yml: run `movierec book` from the repository root")
     if edition not in EDITIONS:
         raise ParameterError(f"edition={edition!r} is not allowed: use one of {', '.join(EDITIONS)}")
-    chosen = load_profile(profile, root)
-    params = {**defaults(), **chosen}
     declared = check_notebooks(root)
+    schema = with_declared(declared)
+    chosen = load_profile(profile, root, schema)
+    params = {**defaults(schema), **chosen}
     unused = sorted(set(chosen) - set().union(*declared.values()))
     if unused:
         raise ParameterError(f"profile {profile!r} sets {', '.join(unused)}, which no notebook declares")
@@ -655,9 +660,9 @@ def build_book(
     )
     generated = root / GENERATED_DIR
     generated.mkdir(parents=True, exist_ok=True)
-    (generated / "parameters.md").write_text(parameters_page_table(), encoding="utf-8")
+    (generated / "parameters.md").write_text(parameters_page_table(schema), encoding="utf-8")
     (generated / "setup.md").write_text(setup_block(repository_url(root)), encoding="utf-8")
-    (generated / "exercises.md").write_text(exercises_table(root), encoding="utf-8")
+    (generated / "exercises.md").write_text(exercises_table(root, schema), encoding="utf-8")
     (generated / "timings.md").write_text(timings_table(root), encoding="utf-8")
     times = [chapter_time(root / EXECUTED_DIR / path.name) for path in paths]
     (generated / "times.md").write_text(times_table(times, EXECUTED_DIR.name), encoding="utf-8")

@@ -11,10 +11,11 @@ any run (:func:`check_with_data`). Book page: "Re-run it yourself".
 
 from __future__ import annotations
 
+import ast
 import math
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -215,19 +216,53 @@ def _check_type(name: str, value: Any, type_name: str) -> Any:
     return checked_grids
 
 
-def validate_parameters(values: dict[str, Any]) -> dict[str, Any]:
-    """Check names and types against :data:`PARAMETERS`; return the converted values."""
-    unknown = sorted(str(name) for name in set(values) - set(PARAMETERS))
+def validate_parameters(
+    values: dict[str, Any], schema: Mapping[str, Parameter] = PARAMETERS
+) -> dict[str, Any]:
+    """Check names and types against ``schema`` (the book's, :data:`PARAMETERS`, or that and the
+    parameters its chapters declare: :func:`with_declared`); return the converted values."""
+    unknown = sorted(str(name) for name in set(values) - set(schema))
     if unknown:
-        raise ParameterError(
-            f"unknown parameter(s) {', '.join(unknown)}: allowed are {', '.join(PARAMETERS)}"
-        )
-    return {name: _check_type(name, value, PARAMETERS[name].type) for name, value in values.items()}
+        raise ParameterError(f"unknown parameter(s) {', '.join(unknown)}: allowed are {', '.join(schema)}")
+    return {name: _check_type(name, value, schema[name].type) for name, value in values.items()}
 
 
-def defaults() -> dict[str, Any]:
+def defaults(schema: Mapping[str, Parameter] = PARAMETERS) -> dict[str, Any]:
     """Every parameter at its default."""
-    return {name: parameter.default for name, parameter in PARAMETERS.items()}
+    return {name: parameter.default for name, parameter in schema.items()}
+
+
+def with_declared(declared: Mapping[str, Mapping[str, Mapping[str, str]]]) -> dict[str, Parameter]:
+    """:data:`PARAMETERS` and the parameters the chapters declare beyond it, each with the type,
+    default and help of its ``parameters`` cell (``declared``: notebook name -> papermill's
+    ``inspect_notebook``), so that a new chapter's own parameter needs no other file. A chapter
+    that declares a book parameter must declare it as the schema does; a new parameter must have
+    one of the types profiles know, and the same declaration in every chapter."""
+    schema = dict(PARAMETERS)
+    for notebook, parameters in declared.items():
+        for name, found in parameters.items():
+            where = f"{notebook}'s parameter {name}"
+            type_name, help_text = found.get("inferred_type_name", ""), found.get("help", "")
+            try:
+                default = ast.literal_eval(found.get("default", ""))
+            except (ValueError, SyntaxError):
+                raise ParameterError(
+                    f"{where}: its default {found.get('default')!r} is not a literal"
+                ) from None
+            if type_name not in TYPE_WORDS:
+                raise ParameterError(
+                    f"{where} has type {type_name!r}: use one of {', '.join(TYPE_WORDS)} "
+                    "(`name: type = value  # help`)"
+                )
+            parameter = Parameter(type_name, _check_type(name, default, type_name), help_text)
+            known = schema.setdefault(name, parameter)
+            if known != parameter:
+                raise ParameterError(
+                    f"{where} is declared as `{name}: {type_name} = {default!r}  # {help_text}`, but "
+                    f"the book declares `{name}: {known.type} = {known.default!r}  # {known.help}`: "
+                    "declare it the same"
+                )
+    return schema
 
 
 def profile_path(profile: str | os.PathLike, root: Path | None = None) -> Path:
@@ -255,9 +290,11 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
-def load_profile(profile: str | os.PathLike, root: Path | None = None) -> dict[str, Any]:
-    """The parameters a profile sets, validated whole: names, types and every value
-    (:func:`check_values`); its other parameters keep their defaults."""
+def load_profile(
+    profile: str | os.PathLike, root: Path | None = None, schema: Mapping[str, Parameter] = PARAMETERS
+) -> dict[str, Any]:
+    """The parameters a profile sets, validated whole against ``schema``: names, types and every
+    value (:func:`check_values`); its other parameters keep their defaults."""
     path = profile_path(profile, root)
     try:
         values = yaml.load(path.read_text(encoding="utf-8"), Loader=ProfileLoader) or {}
@@ -273,7 +310,7 @@ def load_profile(profile: str | os.PathLike, root: Path | None = None) -> dict[s
     if not isinstance(values, dict):
         raise ParameterError(f"profile {shown_path(path)} must be a mapping of parameter: value")
     try:
-        checked = validate_parameters(values)
+        checked = validate_parameters(values, schema)
         check_values({**defaults(), **checked})
     except ParameterError as error:
         raise ParameterError(f"profile {shown_path(path)}: {error}") from None
