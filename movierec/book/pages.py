@@ -46,6 +46,8 @@ def start(namespace: MutableMapping[str, Any]) -> Workspace:
     """Check the book parameters defined in ``namespace`` (a notebook's ``globals()``), put their
     checked values back (``"1e-5"`` becomes 1e-05), show DataFrames as the book's tables, and
     open the workspace they name."""
+    from .kernel import show_frames_as_tables
+
     show_frames_as_tables()
     given = {name: namespace[name] for name in PARAMETERS if name in namespace}
     namespace.update(validate_parameters(given))
@@ -54,22 +56,6 @@ def start(namespace: MutableMapping[str, Any]) -> Workspace:
         namespace.get("dataset", "ml-latest-small"),
         namespace.get("runs_dir", ""),
     )
-
-
-def show_frames_as_tables() -> None:
-    """Register the book's table renderer as IPython's display formatter for DataFrames, so a
-    cell that ends with a DataFrame shows it as the book's table (HTML in Jupyter, a MyST
-    table in the book). Does nothing outside IPython."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-    formatters = shell.display_formatter.formatters
-    formatters["text/markdown"].for_type(pd.DataFrame, lambda frame: table(frame)._repr_markdown_())
-    formatters["text/html"].for_type(pd.DataFrame, lambda frame: table(frame)._repr_html_())
 
 
 def glue(name: str, value: Any) -> None:
