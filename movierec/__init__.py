@@ -21,7 +21,7 @@ from .data.titles import TitleIndex
 from .errors import DataError, MovierecError, ParameterError, StoreError, TitleError
 from .judging.recommend import recommend
 from .model.cost import CoLikeCost, colike_norm2, dense_cost
-from .model.train import DIVERGENCE_FACTOR, TrainConfig, TrainResult, config_grid, train
+from .model.train import DIVERGENCE_FACTOR, TrainConfig, TrainResult, config_grid, optimizer_class, train
 from .runs.store import RunStore
 from .runs.study import summary_table, sweep
 from .runs.workspace import Workspace
@@ -79,6 +79,7 @@ __all__ = [
     "dense_cost",
     "likes_matrix",
     "load_movielens",
+    "optimizer_class",
     "recommend",
     "summary_table",
     "sweep",

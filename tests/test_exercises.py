@@ -33,7 +33,7 @@ def verdict(check, answer) -> Verdict:
     """check(answer), held to the verdict's form: a Verdict whose every rendering is one line."""
     result = check(answer)
     assert isinstance(result, Verdict)
-    for text in (str(result), repr(result), result._repr_markdown_()):
+    for text in (str(result), repr(result), result._repr_html_()):
         assert "\n" not in text
     assert str(result).startswith(
         f"✓ {result.exercise}: correct — " if result.ok else f"✗ {result.exercise}: "
@@ -75,33 +75,66 @@ def rated_products(ratings, movie_ids, fill=0.0):
 
 
 def test_colikes_right_answers_pass():
-    passes(check_colikes, colikes)
-    passes(check_colikes, lambda ratings, ids: torch.tensor(colikes(ratings, ids)))
-    passes(check_colikes, lambda ratings, ids: sp.csr_matrix(colikes(ratings, ids)))
+    passes(check_colikes, lambda ratings, ids, t: colikes(ratings, ids, liked=lambda x: x >= t))
+    passes(check_colikes, lambda ratings, ids, t: torch.tensor(colikes(ratings, ids, liked=lambda x: x >= t)))
+    passes(
+        check_colikes, lambda ratings, ids, t: sp.csr_matrix(colikes(ratings, ids, liked=lambda x: x >= t))
+    )
+    verdict = check_colikes(lambda ratings, ids, t: colikes(ratings, ids, liked=lambda x: x >= t), 3.5)
+    assert verdict.ok and "thresholds 3.5 and 4" in str(verdict)
+
+
+def right(r, ids, t, **mistake):
+    return colikes(r, ids, **{"liked": lambda x: x >= t, **mistake})
 
 
 @pytest.mark.parametrize(
     ("answer", "fragment"),
     [
-        (lambda r, ids: colikes(r, ids, zero_diagonal=False), "the diagonal counts each movie's own likes"),
-        (lambda r, ids: colikes(r, ids, liked=lambda x: x > 4), "ratings of exactly 4.0 are left out"),
         (
-            lambda r, ids: colikes(r, ids, liked=lambda x: x > 4, zero_diagonal=False),
-            "ratings of exactly 4.0 are left out",
+            lambda r, ids, t: right(r, ids, t, zero_diagonal=False),
+            "the diagonal counts each movie's own likes",
         ),
-        (lambda r, ids: colikes(r, ids, liked=lambda x: x > 0), "every rating is counted, not only likes"),
-        (lambda r, ids: colikes(r, ids, order=sorted(ids)), "different order than movie_ids"),
-        (lambda r, ids: np.triu(colikes(r, ids)), "not symmetric"),
-        (lambda r, ids: colikes(r, ids) + 1 - np.eye(len(ids)), "wrong values, e.g. at [0, 1]"),
-        (lambda r, ids: colikes(r, ids)[:5, :5], "movie 60, which no one rated, is missing"),
-        (lambda r, ids: np.zeros((7, 6)), "that is L"),
-        (lambda r, ids: colikes(r, ids).ravel(), "not 2-D"),
-        (rated_products, "multiplies rating values"),
-        (lambda r, ids: rated_products(r, ids, fill=None), "fill the missing ratings with 0"),
+        (lambda r, ids, t: right(r, ids, t, liked=lambda x: x > t), "ratings of exactly 4 are left out"),
+        (
+            lambda r, ids, t: right(r, ids, t, liked=lambda x: x > t, zero_diagonal=False),
+            "ratings of exactly 4 are left out",
+        ),
+        (
+            lambda r, ids, t: right(r, ids, t, liked=lambda x: x > 0),
+            "every rating is counted, not only likes",
+        ),
+        (lambda r, ids, t: right(r, ids, t, order=sorted(ids)), "different order than movie_ids"),
+        (lambda r, ids, t: np.triu(right(r, ids, t)), "not symmetric"),
+        (
+            lambda r, ids, t: right(r, ids, t) + 1 - np.eye(len(ids)),
+            "wrong values at threshold=4, e.g. at [0, 1]",
+        ),
+        (lambda r, ids, t: right(r, ids, t)[:5, :5], "movie 60, which no one rated, is missing"),
+        (lambda r, ids, t: np.zeros((7, 6)), "that is L"),
+        (lambda r, ids, t: right(r, ids, t).ravel(), "not 2-D"),
+        (lambda r, ids, t: rated_products(r, ids), "multiplies rating values"),
+        (lambda r, ids, t: rated_products(r, ids, fill=None), "fill the missing ratings with 0"),
+        (
+            lambda r, ids, t: colikes(r, ids),
+            "called with threshold=3.5, X counts the ratings >= 4: the threshold is typed",
+        ),
     ],
 )
 def test_colikes_mistakes_are_named(answer, fragment):
     fails(check_colikes, answer, fragment)
+
+
+def test_colikes_at_the_pages_threshold_names_its_slips():
+    """The page's threshold (3.5 here) reaches the checker and its messages; the second try is at 4."""
+    at_35 = lambda fn: check_colikes(fn, 3.5)  # noqa: E731
+    fails(
+        at_35,
+        lambda r, ids, t: right(r, ids, t, liked=lambda x: x > t),
+        "ratings of exactly 3.5 are left out",
+    )
+    typed = lambda r, ids, t: colikes(r, ids, liked=lambda x: x >= 3.5)  # noqa: E731
+    fails(at_35, typed, "called with threshold=4, X counts the ratings >= 3.5")
 
 
 # --- 2. the cost's gradient ---------------------------------------------------------------------
@@ -501,7 +534,10 @@ def test_ease_reference_agrees_with_the_baseline():
 
 #: checker -> (the right answer, an answer that returns NaN where the values go)
 CHECKERS = {
-    check_colikes: (colikes, lambda r, ids: np.full((len(ids), len(ids)), np.nan)),
+    check_colikes: (
+        lambda r, ids, t: colikes(r, ids, liked=lambda x: x >= t),
+        lambda r, ids, t: np.full((len(ids), len(ids)), np.nan),
+    ),
     check_cost_gradient: (gradient, lambda V, L: torch.full_like(V, math.nan)),
     check_momentum_step: (momentum_step, lambda V, g, v, lr, m: (V * math.nan, v)),
     check_recommender: (recommender, lambda e, i, n: torch.full((n,), math.nan)),
@@ -551,4 +587,4 @@ def test_mr_exercises_is_this_module():
 def test_verdict_is_one_line():
     assert str(Verdict(True, "X is\nright", "co-likes")) == "✓ co-likes: correct — X is right"
     assert repr(Verdict(False, "a <b> — c", "EASE")) == "✗ EASE: a <b> — c"
-    assert Verdict(False, "a <b> — c", "EASE")._repr_markdown_() == "✗ EASE: a &lt;b&gt; — c"
+    assert Verdict(False, "a <b> — c", "EASE")._repr_html_() == '<p class="mr-verdict">✗ EASE: a &lt;b&gt; — c</p>'

@@ -124,7 +124,7 @@ def test_unknown_parameter_fails_the_driver_before_any_work(tmp_path, monkeypatc
         ({"study_lrs": {"adamm": [0.1]}}, "study_lrs.adamm='adamm' is not allowed: optimizer must be one of"),
         ({"epochs": 0}, "epochs=0 is not allowed: epochs must be an integer >= 1"),
         ({"dim": 0}, "dim=0 is not allowed"),
-        ({"model_optimizer": "adamm"}, "optimizer='adamm' is not allowed: optimizer must be one of"),
+        ({"model_lr": -0.5}, "model_lr=-0.5 is not allowed: lr must be a positive number"),
         ({"dim": "half"}, "dim='half' has the wrong type: dim must be an integer or \"full\""),
         ({"study_lrs": [0.1]}, "study_lrs=\\[0.1\\] has the wrong type: study_lrs must be a mapping"),
     ],

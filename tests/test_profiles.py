@@ -29,7 +29,7 @@ from movierec.errors import ParameterError
             {"eval_lrs": {"sgd": [1e-5, 0.0]}},
             "eval_lrs.sgd[1]=0.0 is not allowed: lr must be a positive number",
         ),
-        ({"model_optimizer": "sgdd"}, "model_optimizer='sgdd' is not allowed: optimizer must be one of"),
+        ({"study_lrs": {"sgdd": [0.1]}}, "study_lrs.sgdd='sgdd' is not allowed: optimizer must be one of"),
         ({"model_lr": -1.0}, "model_lr=-1.0 is not allowed: lr must be a positive number"),
         ({"dim": 0}, "dim=0 is not allowed: dim must be an integer >= 1"),
         ({"epochs": 0}, "epochs=0 is not allowed: epochs must be an integer >= 1"),

@@ -61,8 +61,8 @@ class Verdict:
     def __repr__(self) -> str:
         return str(self)
 
-    def _repr_markdown_(self) -> str:
-        return html.escape(str(self), quote=False)
+    def _repr_html_(self) -> str:
+        return f'<p class="mr-verdict">{html.escape(str(self), quote=False)}</p>'
 
 
 class _Wrong(Exception):
@@ -304,13 +304,22 @@ def _rating_matrix() -> np.ndarray:
     return matrix
 
 
-def _check_colikes(fn: Callable) -> str:
+def _other_threshold(threshold: float) -> float:
+    """A second threshold the answer is tried at, so that one with the page's threshold typed in
+    fails: 3.5 (half a star below the course's 4), or 4 when the page's is 3.5."""
+    return 4.0 if threshold == 3.5 else 3.5
+
+
+def _check_colikes_at(fn: Callable, threshold: float, typed: tuple[float, ...] = ()) -> str:
+    """The co-likes check at ``threshold``; ``typed``: thresholds an answer that passed at another
+    threshold may have typed in (named before the other slips)."""
     movie_ids = list(COLIKE_MOVIES)
     n = len(movie_ids)
     ratings = _rating_matrix()
     users = ratings.shape[0]
     rated = int((ratings > 0).any(axis=0).sum())
-    X = _array(_call(fn, _colike_ratings(), list(movie_ids)), f"the {n} x {n} co-like matrix X")
+    t = f"{threshold:g}"
+    X = _array(_call(fn, _colike_ratings(), list(movie_ids), threshold), f"the {n} x {n} co-like matrix X")
     if X.ndim != 2:
         raise _Wrong(f"X is not 2-D (shape {_shape(X.shape)}) — X is n x n, n = len(movie_ids) = {n}")
     if X.shape != (n, n):
@@ -328,11 +337,12 @@ def _check_colikes(fn: Callable) -> str:
             )
         raise _Wrong(f"X is {_shape(X.shape)}, not {n} x {n} — one row and one column per movie in movie_ids")
     _finite(X, "a user who did not rate a movie counts 0: fill the missing ratings with 0 (e.g. .fillna(0))")
-    expected = _colike_reference()
+    expected = _colike_reference(threshold)
     if _close(X, expected):
         return (
-            f"X[i, j] counts the users who rated both movies i and j at 4 or more, zero diagonal, in "
-            f"movie_ids order ({users} users, {n} movies, one never rated, several ratings of exactly 4.0)"
+            f"X[i, j] counts the users who rated both movies i and j at the threshold or more, zero "
+            f"diagonal, in movie_ids order ({users} users, {n} movies, one never rated, ratings of "
+            f"exactly the threshold; thresholds {t} and {_other_threshold(threshold):g})"
         )
     off = ~np.eye(n, dtype=bool)
 
@@ -340,21 +350,28 @@ def _check_colikes(fn: Callable) -> str:
         return _close(X[off], other[off])
 
     if same_off_diagonal(expected):
-        liked = (ratings >= LIKE).sum(axis=0)
+        liked = (ratings >= threshold).sum(axis=0)
         if _close(np.diag(X), liked.astype(np.float64)):
             raise _Wrong(
                 "the diagonal counts each movie's own likes — set X_ii = 0 (e.g. np.fill_diagonal(X, 0))"
             )
         i = int(np.argmax(np.abs(np.diag(X))))
         raise _Wrong(f"the diagonal is not zero (X[{i}, {i}] = {_num(X[i, i])}) — set X_ii = 0")
-    if same_off_diagonal(_colike_reference(threshold=LIKE + 0.5)):
-        raise _Wrong("ratings of exactly 4.0 are left out (rating > 4) — a like is rating >= 4")
+    for fixed in typed:
+        if same_off_diagonal(_colike_reference(fixed)):
+            raise _Wrong(
+                f"called with threshold={t}, X counts the ratings >= {fixed:g}: the threshold is typed "
+                "into your code — use the threshold argument"
+            )
+    if same_off_diagonal(_colike_reference(threshold + 0.25)):
+        raise _Wrong(f"ratings of exactly {t} are left out (rating > {t}) — a like is rating >= threshold")
     if same_off_diagonal(_colike_reference(threshold=0.5)):
-        raise _Wrong("every rating is counted, not only likes — count a user only where rating >= 4")
-    liked_ratings = np.where(ratings >= LIKE, ratings, 0.0)
+        raise _Wrong("every rating is counted, not only likes — count a user only where rating >= threshold")
+    liked_ratings = np.where(ratings >= threshold, ratings, 0.0)
     if same_off_diagonal(liked_ratings.T @ liked_ratings) or same_off_diagonal(ratings.T @ ratings):
         raise _Wrong(
-            "X multiplies rating values — make L 0/1 (1 where rating >= 4), so that X = L^T L counts users"
+            "X multiplies rating values — make L 0/1 (1 where rating >= threshold), so that X = L^T L "
+            "counts users"
         )
     for order in itertools.permutations(range(n)):
         if same_off_diagonal(expected[np.ix_(order, order)]):
@@ -371,16 +388,24 @@ def _check_colikes(fn: Callable) -> str:
         )
     i, j = _first_difference(X, expected)
     raise _Wrong(
-        f"wrong values, e.g. at [{i}, {j}] (movies {movie_ids[i]} and {movie_ids[j]}): expected "
-        f"{_num(expected[i, j])}, got {_num(X[i, j])} — X[i, j] is the number of users who rated both "
-        "at 4 or more"
+        f"wrong values at threshold={t}, e.g. at [{i}, {j}] (movies {movie_ids[i]} and {movie_ids[j]}): "
+        f"expected {_num(expected[i, j])}, got {_num(X[i, j])} — X[i, j] is the number of users who "
+        "rated both at the threshold or more"
     )
 
 
-def check_colikes(fn: Callable) -> Verdict:
-    """Check ``fn(ratings, movie_ids) -> X``: X[i, j] = users who rated movies i and j at 4 or more,
-    zero diagonal, in movie_ids order (the co-likes the embeddings fit)."""
-    return _verdict("co-likes", fn, _check_colikes)
+def check_colikes(fn: Callable, threshold: float = LIKE) -> Verdict:
+    """Check ``fn(ratings, movie_ids, threshold) -> X``: X[i, j] = users who rated movies i and j at
+    ``threshold`` or more, zero diagonal, in movie_ids order (the co-likes the embeddings fit); tried
+    at the page's threshold and at a second one, so that a threshold typed into the code fails."""
+
+    def both(answer: Callable) -> str:
+        message = _check_colikes_at(answer, threshold)
+        _check_colikes_at(answer, _other_threshold(threshold), typed=(threshold,))
+        return message
+
+    both.__name__ = "_check_colikes"
+    return _verdict("co-likes", fn, both)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -51,8 +51,7 @@ PARAMETERS: dict[str, Parameter] = {
     "epochs": Parameter("int", 100, "full-batch epochs per run"),
     "init_std": Parameter("float", 0.5, "standard deviation of the initial embeddings"),
     "seed": Parameter("int", 576, "random seed of the initial embeddings"),
-    "model_optimizer": Parameter("str", "adam", "optimizer of the single run on the model page"),
-    "model_lr": Parameter("float", 0.5, "learning rate of that run"),
+    "model_lr": Parameter("float", 0.5, "learning rate of the single Adam run on the model page"),
     "study_lrs": Parameter(
         "dict[str, list[float]]",
         {"adam": [0.5, 0.1, 0.01, 0.001], "sgd": [0.1, 0.01, 0.001, 1e-4, 1e-5, 1e-6]},
@@ -387,14 +386,7 @@ def check_values(values: dict[str, Any]) -> None:
     _check(
         "sgd_momentum", values["sgd_momentum"], TrainConfig, optimizer="sgd", momentum=values["sgd_momentum"]
     )
-    _check("model_optimizer", values["model_optimizer"], TrainConfig, optimizer=values["model_optimizer"])
-    _check(
-        "model_lr",
-        values["model_lr"],
-        TrainConfig,
-        optimizer=values["model_optimizer"],
-        lr=values["model_lr"],
-    )
+    _check("model_lr", values["model_lr"], TrainConfig, optimizer="adam", lr=values["model_lr"])
     _rates("study_lrs", values["study_lrs"], **run)
     _rates("eval_lrs", values["eval_lrs"], **run)
     for number, title in enumerate(values["titles"]):

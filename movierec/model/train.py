@@ -46,6 +46,15 @@ def optimizer_classes() -> dict[str, type[torch.optim.Optimizer]]:
     }
 
 
+def optimizer_class(name: str) -> type[torch.optim.Optimizer]:
+    """The ``torch.optim`` optimizer named ``name`` in lower case (``adam``: torch.optim.Adam,
+    ``rmsprop``: torch.optim.RMSprop ...)."""
+    classes = optimizer_classes()
+    known = isinstance(name, str) and name.lower() in classes
+    _require(known, "optimizer", name, f"one of {', '.join(sorted(classes))}")
+    return classes[name.lower()]
+
+
 def _require(condition: bool, name: str, value: Any, allowed: str) -> None:
     if not condition:
         raise ParameterError(f"{name}={value!r} is not allowed: {name} must be {allowed}")

@@ -245,9 +245,10 @@ def median_epoch_seconds(result: TrainResult) -> float:
     return float(seconds[0]) if len(seconds) else float("nan")
 
 
-def summary_table(results: Iterable[TrainResult], optimum: float | None = None) -> pd.DataFrame:
+def summary_table(results: Iterable[TrainResult], lowest_found: float | None = None) -> pd.DataFrame:
     """Optimizer, lr, final and lowest cost, status and median seconds per epoch: one row per
-    run; with the best achievable cost ``optimum``, also how far above it each run ended (%)."""
+    run; with ``lowest_found``, the lowest cost any method found for this size (not a bound), also
+    how far above it each finished run ended (%)."""
     rows = []
     for result in results:
         row = {
@@ -258,8 +259,8 @@ def summary_table(results: Iterable[TrainResult], optimum: float | None = None) 
             "status": result.status_text,
             "s/epoch": median_epoch_seconds(result),
         }
-        if optimum is not None:
-            finished = result.status == "finished"
-            row["% above optimum"] = 100 * (result.final_cost - optimum) / optimum if finished else math.nan
+        if lowest_found is not None:
+            above = 100 * (result.final_cost - lowest_found) / lowest_found
+            row["% above lowest found"] = above if result.status == "finished" else math.nan
         rows.append(row)
     return pd.DataFrame(rows)
