@@ -29,6 +29,12 @@ The published sentence that is false here.
 In this run the rate is {glue:text}`rate`.
 ```
 
+```{claim} absent
+A sentence about a run this build did not make.
++++
+Its note.
+```
+
 ```{glue:figures} curves
 :name: fig-curves
 
@@ -53,6 +59,7 @@ from myst_nb import glue
 glue("holds", 2 > 1, display=False)
 glue("fails", 1 > 2, display=False)
 glue("rate", "0.1", display=False)
+glue("absent", None, display=False)
 for name in ("Adam", "SGD", "RMSprop"):
     figure, axes = plt.subplots()
     axes.plot([3, 2, 1])
@@ -108,6 +115,9 @@ class TestPageDirectives:
         assert note and "In this run" in note.group(1) and "In this run the rate is" in note.group(1)
         assert "0.1" in note.group(1)
 
+    def test_a_claim_checked_as_none_shows_neither_part(self, page):
+        assert "a run this build did not make" not in page and "Its note." not in page
+
     def test_every_glued_figure_of_a_prefix_is_a_numbered_captioned_figure(self, page):
         captions = re.findall(
             r'<span class="caption-number">Fig\. (\d+) </span>.*?Cost per epoch of <strong>(\w+)</strong>',
@@ -134,5 +144,5 @@ def test_a_claim_check_that_is_not_a_bool_fails_the_build(tmp_path):
     executed = tmp_path / "book" / "executed" / "01_x.ipynb"
     text = executed.read_text().replace("```{claim} holds", "```{claim} rate")
     executed.write_text(text)
-    with pytest.raises(BookError, match="claim check 'rate' must be glued as a bool"):
+    with pytest.raises(BookError, match=r"claim check 'rate' must be glued as a bool \(or None"):
         build_html(tmp_path, "instructor", "smoke")

@@ -142,8 +142,10 @@ CLAIM_NOTE_CLASS = "movierec-claim-note"
 def claim_directive() -> type:
     """The ``{claim} KEY`` directive: a sentence written for the published run, shown when the
     check the notebook glued under ``KEY`` (a bool) holds on the run at hand; otherwise the note
-    written after a ``+++`` line in its place, in a box titled "In this run". Both parts are the
-    page's Markdown; the notebook only says whether the claim holds."""
+    written after a ``+++`` line in its place, in a box titled "In this run". A check glued as
+    None says the claim is about something this run does not have (a run it did not train):
+    neither part is shown. Both parts are the page's Markdown; the notebook only says whether the
+    claim holds."""
     from myst_nb.core.variables import RetrievalError
     from myst_nb.ext.glue.utils import glue_warning, retrieve_glue_data
     from myst_nb.ext.utils import DirectiveBase
@@ -158,17 +160,18 @@ def claim_directive() -> type:
                 data = retrieve_glue_data(self.document, key)
             except RetrievalError as error:
                 return [glue_warning(str(error), self.document, self.line)]
-            holds = {"True": True, "False": False}.get(str(data.data.get("text/plain", "")).strip())
-            if holds is None:
-                return [
-                    glue_warning(f"claim check {key!r} must be glued as a bool", self.document, self.line)
-                ]
+            text = str(data.data.get("text/plain", "")).strip()
+            if text not in {"True", "False", "None"}:
+                message = f"claim check {key!r} must be glued as a bool (or None: not this run's)"
+                return [glue_warning(message, self.document, self.line)]
             lines = [line.strip() for line in self.content]
             if lines.count(CLAIM_SPLIT) != 1:
                 message = f"claim {key!r} needs its note after one {CLAIM_SPLIT!r} line"
                 return [glue_warning(message, self.document, self.line)]
             split = lines.index(CLAIM_SPLIT)
-            if holds:
+            if text == "None":
+                return []
+            if text == "True":
                 shown = nodes.container(classes=["movierec-claim"])
                 self.state.nested_parse(self.content[:split], self.content_offset, shown)
                 return shown.children[:]

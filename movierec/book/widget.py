@@ -79,6 +79,9 @@ INT8_LEVELS = 127
 #: A guard, not the budget: past this a page would make readers download tens of megabytes
 #: (runs at d = n are about 127 MB each); the book's two runs at d = 64 take under 2 MB.
 MAX_DATA_BYTES = 8_000_000
+#: The page's budget: the data file a reader downloads holds at most this many bytes; the runs
+#: beyond it (the costliest first) are left out of the picker, and the page says which.
+DATA_BUDGET = 2_000_000
 ERROR_BLOCK = 512  # movies per block when all pairwise cosines are compared
 CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 SCORE_ERROR_RULE = (
@@ -365,18 +368,25 @@ def show(static_prefix: str = STATIC_PREFIX, initial_titles: Sequence[str] = ())
 
 @dataclass(frozen=True)
 class PageWidget:
-    """What the Recommendations page shows: the widget (with the asset it reads), or a note
-    saying why it is left out. The last line of a notebook cell displays it."""
+    """What the Recommendations page shows: the widget (with the asset it reads), or nothing when
+    it is left out (no run finished, or the runs are too large for a web page). ``offered``: the
+    runs the picker offers; ``left_out``: the finished runs it leaves out to stay within
+    :data:`DATA_BUDGET`, or all of them when the widget is left out. The last line of a notebook
+    cell displays it; the page's Markdown says what was left out."""
 
     html: str
     asset: WidgetAsset | None = None
+    offered: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
 
     def _repr_html_(self) -> str:
         return self.html
 
     def record(self) -> dict[str, Any]:
-        """:meth:`WidgetAsset.record`, or empty ``assets`` when the widget is left out."""
-        return self.asset.record() if self.asset else {"assets": [], "data_bytes": 0, "score_error": {}}
+        """:meth:`WidgetAsset.record` (empty ``assets`` when the widget is left out), and the runs
+        offered and left out."""
+        recorded = self.asset.record() if self.asset else {"assets": [], "data_bytes": 0, "score_error": {}}
+        return {**recorded, "offered": list(self.offered), "left_out": list(self.left_out)}
 
 
 def on_page(
@@ -385,23 +395,23 @@ def on_page(
     initial_titles: Sequence[str] = (),
     folder: str | Path = ASSET_FOLDER,
     static_prefix: str = STATIC_PREFIX,
+    budget: int = DATA_BUDGET,
 ) -> PageWidget:
-    """The widget for a chapter notebook: :func:`choose_runs` of ``results``, :func:`export` into
-    ``folder`` (relative to the book's root, where the driver runs the notebooks) with each
-    movie's likes as popularity, and :func:`embed_html`. When no run finished, or the runs
-    are too large for a web page (d = n), a one-line note instead, so every profile builds."""
+    """The widget for a chapter notebook: :func:`choose_runs` of ``results`` (the best finished
+    run of each optimizer, the lowest cost first), :func:`export`-ed into ``folder`` (relative to
+    the book's root, where the driver runs the notebooks) with each movie's likes as popularity,
+    and :func:`embed_html`. Runs are left out, the costliest first, until the data file fits
+    ``budget``; when no run finished or even one run is too large (d = n), the widget is left
+    out and the page shows nothing in its place."""
     runs = choose_runs(results)
-    if not runs:
-        return PageWidget(
-            '<p class="movierec-note">The in-page recommender is left out: no run finished.</p>'
-        )
-    if vector_bytes(runs) > MAX_DATA_BYTES:
-        dims = sorted({int(np.asarray(result.embeddings).shape[0]) for result in runs.values()})
-        return PageWidget(
-            '<p class="movierec-note">The in-page recommender is left out: runs at d = '
-            f"{', '.join(f'{dim:,}' for dim in dims)} would make readers download "
-            f"{vector_bytes(runs) / 1e6:,.0f} MB. Build the book with a small <code>dim</code> to get it.</p>"
-        )
+    if not runs or vector_bytes(dict(list(runs.items())[:1])) > min(budget, MAX_DATA_BYTES):
+        return PageWidget("", left_out=tuple(runs))
     likes = np.asarray(ws.likes.matrix.sum(axis=0)).ravel()
-    asset = export(runs, ws.data.movies, ws.titles, folder, popularity=likes)
-    return PageWidget(embed_html(static_prefix, initial_titles), asset)
+    kept = dict(runs)
+    while True:
+        asset = export(kept, ws.data.movies, ws.titles, folder, popularity=likes)
+        if asset.data_bytes <= budget or len(kept) == 1:
+            break
+        kept.pop(list(kept)[-1])
+    left_out = tuple(label for label in runs if label not in kept)
+    return PageWidget(embed_html(static_prefix, initial_titles), asset, tuple(kept), left_out)
