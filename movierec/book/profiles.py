@@ -235,8 +235,9 @@ def with_declared(declared: Mapping[str, Mapping[str, Mapping[str, str]]]) -> di
     """:data:`PARAMETERS` and the parameters the chapters declare beyond it, each with the type,
     default and help of its ``parameters`` cell (``declared``: notebook name -> papermill's
     ``inspect_notebook``), so that a new chapter's own parameter needs no other file. A chapter
-    that declares a book parameter must declare it as the schema does; a new parameter must have
-    one of the types profiles know, and the same declaration in every chapter."""
+    that declares a book parameter must give it the schema's type and default (its help may be
+    worded for the page; the tests hold it to the schema's); a new parameter must have one of the
+    types profiles know, and the same type and default in every chapter."""
     schema = dict(PARAMETERS)
     for notebook, parameters in declared.items():
         for name, found in parameters.items():
@@ -255,7 +256,7 @@ def with_declared(declared: Mapping[str, Mapping[str, Mapping[str, str]]]) -> di
                 )
             parameter = Parameter(type_name, _check_type(name, default, type_name), help_text)
             known = schema.setdefault(name, parameter)
-            if known != parameter:
+            if (known.type, known.default) != (parameter.type, parameter.default):
                 raise ParameterError(
                     f"{where} is declared as `{name}: {type_name} = {default!r}  # {help_text}`, but "
                     f"the book declares `{name}: {known.type} = {known.default!r}  # {known.help}`: "
