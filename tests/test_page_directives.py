@@ -41,7 +41,7 @@ Its note.
 Cost per epoch of **{name}**.
 ```
 
-See {numref}`fig-curves-adam` and {numref}`fig-curves-rmsprop`.
+See {numref}`fig-curves-adam`, {numref}`fig-curves-rmsprop` and {numref}`tbl-named`.
 
 ```{glue:table} scores
 :name: tbl-scores
@@ -67,6 +67,8 @@ for name in ("Adam", "SGD", "RMSprop"):
     plt.close(figure)
 scores = pd.DataFrame({"run": ["adam lr=0.5", "sgd lr=1e-05"], "cost": [1308832.0, 2.5e9]})
 glue("scores", scores, display=False)
+from movierec.book.tables import table
+display(table(scores, caption="A table named in its data.", name="tbl-named"))
 scores
 """
 
@@ -132,7 +134,8 @@ class TestPageDirectives:
 
     def test_tables_are_sphinx_tables_from_data_shown_and_glued(self, page):
         tables = re.findall(r"<table[^>]*>.*?</table>", page, re.S)
-        assert len(tables) == 2 and all("mr-table" in table and "1,308,832" in table for table in tables)
+        assert len(tables) == 3 and all("mr-table" in table and "1,308,832" in table for table in tables)
+        assert 'id="tbl-named"' in page and "A table named in its data." in page
         assert '<span class="caption-number">Table 1 </span>' in page and "Scores by run." in page
 
 

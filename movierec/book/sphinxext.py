@@ -476,7 +476,12 @@ class TableMime:
         if inline or data.mime_type != TABLE_MIME:
             return None
         content = data.content if isinstance(data.content, dict) else json.loads(data.content)
-        return [table_node(content)]
+        made = table_node(content)
+        if content.get("name"):  # a numbered table {numref} can name, as a {glue:table} is
+            table = next(iter(made.findall(nodes.table)))
+            table["names"].append(nodes.fully_normalize_name(content["name"]))
+            renderer.renderer.document.note_explicit_target(table, table)
+        return [made]
 
 
 def table_node(content: dict[str, Any]) -> nodes.Element:
@@ -492,6 +497,8 @@ def table_node(content: dict[str, Any]) -> nodes.Element:
 
     columns = content["columns"]
     table = nodes.table(classes=["colwidths-auto", *content["classes"]])
+    if content.get("caption"):
+        table += nodes.title(content["caption"], content["caption"])
     group = nodes.tgroup(cols=len(columns))
     table += group
     for _ in columns:

@@ -85,6 +85,8 @@ class Table:
             "rows": [[str(value) for value in row] for row in self.cells.itertuples(index=False)],
             "classes": self._classes().split(),
             "wide": self.wide,
+            "caption": self.caption,
+            "name": self.name,
         }
 
     def _repr_html_(self) -> str:
