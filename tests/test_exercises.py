@@ -587,4 +587,7 @@ def test_mr_exercises_is_this_module():
 def test_verdict_is_one_line():
     assert str(Verdict(True, "X is\nright", "co-likes")) == "✓ co-likes: correct — X is right"
     assert repr(Verdict(False, "a <b> — c", "EASE")) == "✗ EASE: a <b> — c"
-    assert Verdict(False, "a <b> — c", "EASE")._repr_html_() == '<p class="mr-verdict">✗ EASE: a &lt;b&gt; — c</p>'
+    assert (
+        Verdict(False, "a <b> — c", "EASE")._repr_html_()
+        == '<p class="mr-verdict">✗ EASE: a &lt;b&gt; — c</p>'
+    )

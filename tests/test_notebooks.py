@@ -23,12 +23,22 @@ from movierec.book.build import (
     notebook_parameters,
     repository_url,
 )
+from movierec.book.lint import chapter_problems
 from movierec.book.pages import read_results
 from movierec.book.profiles import PARAMETERS
 from movierec.errors import ParameterError
 
 COURSE_TITLES = {"Apollo 13 (1995)", "Toy Story (1995)", "Home Alone (1990)"}
 CHAPTERS = chapter_names(ROOT)
+
+
+def page_text(page: str) -> str:
+    """A built page's text, tags dropped and spaces collapsed."""
+    return (
+        " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split()).replace(" ,", ",").replace(" .", ".")
+    )
+
+
 NOTEBOOK_PATHS = [ROOT / "notebooks" / f"{name}.ipynb" for name in CHAPTERS]
 
 
@@ -72,31 +82,8 @@ def test_parameters_cell_matches_the_schema(path):
 
 @pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=CHAPTERS)
 def test_sources_follow_the_chapter_form(path):
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    ids = [cell.get("id") for cell in raw["cells"]]
-    assert all(ids) and len(set(ids)) == len(ids), "every cell has its own id"
-    book = nbformat.read(path, as_version=4)
-    tagged = [cell for cell in book.cells if "parameters" in cell.metadata.get("tags", [])]
-    assert len(tagged) == 1
-    assert all(
-        not cell.get("outputs") and not cell.get("execution_count")
-        for cell in book.cells
-        if cell.cell_type == "code"
-    )
-    first, title = book.cells[0], book.cells[1]
-    assert first.cell_type == "code" and "remove-cell" in first.metadata["tags"]
-    assert first.source.splitlines()[0] == install_comment("")
-    assert (
-        title.cell_type == "markdown" and title.source.startswith("# ") and "You will learn" in title.source
-    )
-    assert {"results", "remove-cell"} <= set(book.cells[-1].metadata.get("tags", []))
-    prose = "\n".join(cell.source for cell in book.cells if cell.cell_type == "markdown")
-    assert "## Summary" in prose and "## Exercises" in prose
-    exercises = re.findall(r"\{exercise\}\n:label: ([\w-]+)", prose)
-    solutions = re.findall(r"\{solution(?:-start)?\} ([\w-]+)", prose)
-    assert exercises and exercises == solutions
-    assert any("solution" in cell.metadata.get("tags", []) for cell in book.cells), "no computed solution"
-    assert not re.search(r'\{doc\}`[^`]*"', prose) and '"The model"' not in prose
+    assert chapter_problems(path) == []
+    assert notebook_parameters(path), f"{path.name} declares no parameters"
 
 
 def test_every_profile_is_valid():
@@ -169,6 +156,7 @@ class TestSmokeBook:
             "||X||^2": 63482944,
         }
         assert results["x_slice"][0] == [0, 21, 11, 0, 7, 27, 7, 1, 4, 19]
+        assert results["same_as_package"] and results["threshold"] == 4.0
         page = self.page(smoke_book, "01_data")
         assert "100,836" in page and "63,482,944" in page
 
@@ -186,9 +174,29 @@ class TestSmokeBook:
         assert runs[("sgd", 0.1)]["status"] == "diverged"
         assert runs[("sgd", 0.1)]["diverged_epoch"] == runs[("sgd", 0.1)]["epochs"] - 1
         assert runs[("adam", 0.1)]["status"] == "finished"
-        page = self.page(smoke_book, "03_optimizers")
-        assert "blew up at 0.1 (by epoch 1) and ran all 5 epochs at 1e-5" in page
-        assert "(0.1, 0.01, 0.001) all" not in page and "all blow up" not in page
+        text = page_text(self.page(smoke_book, "03_optimizers"))
+        assert "SGD blew up at its larger rates, 0.1, by epoch 1, and ran all 5 epochs at 1e-5" in text
+        assert "Adam ran all 5 epochs at every rate" in text and "In this run" not in text
+        assert (
+            self.results(smoke_book, "04_recommendations")["keys"]
+            == self.results(smoke_book, "03_optimizers")["keys"]
+        )
+
+    def test_no_page_glues_markdown_and_none_shows_machinery(self, smoke_book):
+        """Issue 29's measures on every executed chapter: no glued Markdown (a sentence written
+        by Python), no visible code that is the page's machinery."""
+        root, _ = smoke_book
+        for name in CHAPTERS:
+            book = nbformat.read(root / EXECUTED_DIR / f"{name}.ipynb", as_version=4)
+            mimes = {
+                mime
+                for cell in book.cells
+                for output in cell.get("outputs", [])
+                for mime in output.get("data", {})
+            }
+            assert not any("markdown" in mime for mime in mimes), name
+            shown = chapter_problems(root / EXECUTED_DIR / f"{name}.ipynb")
+            assert [problem for problem in shown if "machinery" in problem] == [], name
 
     def test_recommendation_lists_exclude_inputs(self, smoke_book):
         results = self.results(smoke_book, "04_recommendations")
@@ -347,20 +355,98 @@ def test_a_broken_notebook_names_itself_and_its_cell(tmp_path, source, message):
     assert not target.exists() and not list(target.parent.glob(".*"))
 
 
+OWN_CHAPTER = [
+    (
+        "code",
+        ["remove-cell"],
+        install_comment("") + "\n# A chapter added as a notebook and a line in _toc.yml.",
+    ),
+    (
+        "markdown",
+        [],
+        "# A chapter of its own\n\n```{admonition} You will learn\n:class: tip\n"
+        "- that a chapter is a notebook and a line in `_toc.yml`.\n```",
+    ),
+    (
+        "code",
+        ["parameters"],
+        "rounds: int = 3  # a parameter only this chapter declares\n"
+        "threshold: float = 4.0  # a rating at or above it is a like",
+    ),
+    ("markdown", [], "The squares of the first `rounds` numbers:"),
+    ("code", [], "import movierec as mr\n\nsquares = [k * k for k in range(rounds)]\nsquares"),
+    (
+        "markdown",
+        [],
+        "## Summary\n\n- Squares.\n\n## Exercises\n\n"
+        "```{exercise}\n:label: ex-own-sum\n\nSum the squares.\n```",
+    ),
+    ("code", [], "def my_sum(values: list[int]) -> int:\n    ...\n\n\nmy_sum(squares)"),
+    ("markdown", [], "```{solution-start} ex-own-sum\n:class: dropdown\n```"),
+    (
+        "code",
+        ["solution"],
+        "def my_sum(values: list[int]) -> int:\n    return sum(values)\n\n\nmy_sum(squares)",
+    ),
+    ("markdown", [], "```{solution-end}\n```"),
+    ("code", ["results", "remove-cell"], "mr.book.pages.record_results({'squares': squares})"),
+]
+
+
 @pytest.mark.notebooks
 @pytest.mark.integration
-def test_an_optimizer_added_in_a_profile_joins_the_study_its_figures_and_tables(
-    archive, tmp_path, monkeypatch
+def test_a_re_runner_adds_an_optimizer_a_threshold_and_a_chapter_with_no_other_file(
+    archive, tmp_path_factory
 ):
-    parameters = {"dim": 4, "epochs": 3, "study_lrs": {"adam": [0.1], "rmsprop": [0.01, 0.001]}}
-    target = execute_chapter("03_optimizers", parameters, archive, tmp_path, monkeypatch)
-    results = read_results(target)
-    assert {(run["optimizer"], run["lr"]) for run in results["runs"]} == {
-        ("adam", 0.1),
-        ("rmsprop", 0.01),
-        ("rmsprop", 0.001),
-    }
-    assert results["figures"] == ["fig-curves-adam", "fig-curves-rmsprop"]
-    outputs = json.dumps(nbformat.read(target, as_version=4).cells, default=str)
-    assert "glue:figure} curves-rmsprop" in outputs and "RMSprop: cost per epoch" in outputs
-    assert "**RMSprop** " in outputs and "- rmsprop" in outputs  # the outcome sentence and a table row
+    """Issue 29's knobs and chapter rule, on a scratch copy of the book: a smoke profile with
+    ``threshold: 3.5`` and ``rmsprop`` added to ``study_lrs`` builds both editions, with three
+    figures on the optimizer page and the likes at 3.5 on the data page; a claim that does not hold
+    any more shows its note and not its sentence; a chapter added as a notebook and a line in
+    ``_toc.yml`` (with a parameter of its own, set by the profile) builds beside the others."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from conftest import copy_book_sources
+
+    root = tmp_path_factory.mktemp("knobs")
+    copy_book_sources(root)
+    cells = []
+    for number, (kind, tags, source) in enumerate(OWN_CHAPTER):
+        cell = (new_code_cell if kind == "code" else new_markdown_cell)(source, metadata={"tags": tags})
+        cell["id"] = f"own-{number}"
+        cells.append(cell)
+    notebook = new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, root / "notebooks" / "09_own.ipynb")
+    last = "      - file: book/executed/08_targets\n"
+    toc = (root / "_toc.yml").read_text()
+    (root / "_toc.yml").write_text(toc.replace(last, last + "      - file: book/executed/09_own\n"))
+    profile = yaml.safe_load((ROOT / "book" / "profiles" / "smoke.yml").read_text())
+    profile.update(threshold=3.5, rounds=4)
+    profile["study_lrs"] = {**profile["study_lrs"], "rmsprop": [0.01]}
+    (root / "knobs.yml").write_text(yaml.safe_dump(profile))
+    patch = pytest.MonkeyPatch()
+    patch.setenv("MOVIEREC_DATA", str(archive))
+    patch.setenv("MOVIEREC_RUNS", str(root / "runs"))
+    try:
+        html_root = build_book(str(root / "knobs.yml"), root)
+        student = build_book(str(root / "knobs.yml"), root, edition="student")
+    finally:
+        patch.undo()
+
+    def text(folder, name):
+        return page_text((folder / "book" / "executed" / f"{name}.html").read_text())
+
+    data = text(html_root, "01_data")
+    assert "likes at a threshold of 3.5" in data and "likes (rating >= 3.5) 61,716" in data
+    study = text(html_root, "03_optimizers")
+    captions = re.findall(r"Fig\. (3\.\d) (\w+): cost per epoch", study)
+    assert captions == [("3.1", "Adam"), ("3.2", "SGD"), ("3.3", "RMSprop")]
+    assert "In this run This study trains 5 runs of Adam, SGD, RMSprop" in study
+    assert "The study trains 5 runs: Adam at" not in study
+    results = read_results(root / EXECUTED_DIR / "03_optimizers.ipynb")
+    runs = {(run["optimizer"], run["lr"]) for run in results["runs"]}
+    assert ("rmsprop", 0.01) in runs and len(runs) == 5
+    own = text(html_root, "09_own")
+    assert "A chapter of its own" in own and "[0, 1, 4, 9]" in own and "14" in own
+    assert "Solution to" not in text(student, "09_own") and "Exercise" in text(student, "09_own")
+    assert "61,716" in text(student, "01_data")

@@ -24,10 +24,12 @@ from conftest import ROOT, random_likes
 NOTEBOOKS = ROOT / "notebooks"
 
 
-def page_definitions(chapter: str, *names: str) -> dict[str, object]:
-    """The functions and classes ``names`` as the chapter's visible code cells define them."""
+def page_definitions(chapter: str, *names: str, **parameters: object) -> dict[str, object]:
+    """The functions and classes ``names`` as the chapter's visible code cells define them, with
+    the page's ``parameters`` (the globals they read) set."""
     book = nbformat.read(NOTEBOOKS / f"{chapter}.ipynb", as_version=4)
     namespace: dict[str, object] = {"torch": torch, "nn": nn, "math": math, "np": np, "pd": pd, "mr": mr}
+    namespace.update(parameters)
     for cell in book.cells:
         if cell.cell_type != "code" or "solution" in cell.metadata.get("tags", []):
             continue
@@ -74,9 +76,11 @@ def test_the_pages_training_loop_is_the_packages(likes, optimizer, lr):
     L = torch.tensor(likes.toarray(), dtype=torch.float64)
     x_norm2 = mr.colike_norm2(likes)
     V = mr.model.train.initial_embeddings(config, L.shape[1]).double().requires_grad_()
-    costs = page["fit"](
-        lambda V: page["factored_cost"](V, L, x_norm2), V, mr.model.train.make_optimizer(config, [V]), 30
-    )
+    if optimizer == "adam":
+        built = torch.optim.Adam([V], lr=lr)
+    else:
+        built = torch.optim.SGD([V], lr=lr, momentum=config.momentum)
+    costs = page["fit"](lambda V: page["factored_cost"](V, L, x_norm2), V, built, 30)
     result = mr.train(likes, config, device="cpu", progress=None)
     expected = result.history.cost.to_numpy()[: len(costs)]
     np.testing.assert_allclose(costs, expected, rtol=1e-9)
@@ -84,6 +88,21 @@ def test_the_pages_training_loop_is_the_packages(likes, optimizer, lr):
         assert len(costs) == result.diverged_epoch + 1
     else:
         assert len(costs) == config.epochs
+
+
+@pytest.mark.parametrize(
+    ("name", "lr", "momentum"),
+    [("adam", 0.5, None), ("sgd", 1e-5, 0.9), ("sgd", 1e-4, 0.5), ("rmsprop", 0.01, None)],
+)
+def test_the_optimizer_page_builds_the_optimizer_its_config_names(likes, name, lr, momentum):
+    """The optimizer study's make_optimizer builds, for every torch.optim name, the optimizer the
+    run's config names: the run store would refuse any other (check_start)."""
+    make_optimizer = page_definitions("03_optimizers", "make_optimizer", sgd_momentum=momentum)[
+        "make_optimizer"
+    ]
+    config = mr.TrainConfig(optimizer=name, lr=lr, momentum=momentum, dim=3, epochs=2)
+    V = mr.model.train.initial_embeddings(config, likes.shape[1]).requires_grad_()
+    mr.model.train.check_start(config, V, make_optimizer(name, V, lr), likes.shape[1])
 
 
 def test_the_pages_recommender_gives_the_packages_list(tiny_movies):
@@ -133,7 +152,7 @@ def code_exercises() -> list[tuple[str, str, str]]:
 @pytest.mark.parametrize(("chapter", "starter", "solution"), code_exercises())
 def test_every_code_exercise_solution_passes_and_its_starter_does_not(chapter, starter, solution):
     def verdict(source: str):
-        namespace = {"torch": torch, "nn": nn, "math": math, "np": np, "pd": pd, "mr": mr}
+        namespace = {"torch": torch, "nn": nn, "math": math, "np": np, "pd": pd, "mr": mr, "threshold": 4.0}
         *body, last = source.strip().splitlines()
         exec("\n".join(body), namespace)
         return eval(last, namespace)
