@@ -33,10 +33,9 @@ CHAPTERS = chapter_names(ROOT)
 
 
 def page_text(page: str) -> str:
-    """A built page's text, tags dropped and spaces collapsed."""
-    return (
-        " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split()).replace(" ,", ",").replace(" .", ".")
-    )
+    """A built page's text, tags dropped and spaces collapsed (none before punctuation)."""
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+    return re.sub(r" ([,.:;])", r"\1", text)
 
 
 NOTEBOOK_PATHS = [ROOT / "notebooks" / f"{name}.ipynb" for name in CHAPTERS]
