@@ -89,33 +89,12 @@ def say_line(text: str) -> None:
     print(f"movierec book: {text}", flush=True)
 
 
-def chapter_names(root: Path) -> list[str]:
-    """The executed chapters ``_toc.yml`` lists (``book/executed/NAME``), in book order."""
+def toc_pages(root: Path) -> list[str]:
+    """Every page of the book as ``_toc.yml`` lists it (root first), as paths without suffix."""
     try:
         toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise BookError(f"{root / '_toc.yml'} cannot be read ({error}): restore it from git") from None
-    prefix = EXECUTED_DIR.as_posix() + "/"
-    names = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            entry = node.get("file")
-            if isinstance(entry, str) and entry.startswith(prefix):
-                names.append(entry.removeprefix(prefix))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc)
-    return names
-
-
-def toc_pages(root: Path) -> list[str]:
-    """Every page of the book as ``_toc.yml`` lists it (root first), as paths without suffix."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     pages = [toc["root"]]
 
     def walk(node: Any) -> None:
@@ -130,6 +109,12 @@ def toc_pages(root: Path) -> list[str]:
 
     walk({key: value for key, value in toc.items() if key != "root"})
     return pages
+
+
+def chapter_names(root: Path) -> list[str]:
+    """The executed chapters ``_toc.yml`` lists (``book/executed/NAME``), in book order."""
+    prefix = EXECUTED_DIR.as_posix() + "/"
+    return [page.removeprefix(prefix) for page in toc_pages(root) if page.startswith(prefix)]
 
 
 def notebook_paths(root: Path) -> list[Path]:
