@@ -161,14 +161,26 @@ def test_a_glued_figure_records_its_svg_and_a_300_dpi_png():
 def test_figures_are_matched_to_their_numbers_and_named_by_them():
     from movierec.book.figures import figure_occurrences, match_numbers, pack_name
 
-    shown = "```{glue:figure} curves-sgd\n:name: fig-curves-sgd\n\nCaption.\n```"
+    def glued(name: str, mime: str) -> dict:
+        metadata = {"scrapbook": {"name": name, "mime_prefix": "application/papermill.record/"}}
+        return {"data": {f"application/papermill.record/{mime}": "..."}, "metadata": metadata}
+
     notebook = {
         "cells": [
+            {"cell_type": "markdown", "source": "```{glue:figure} model\n:name: fig-model\n\nA.\n```"},
+            {
+                "cell_type": "code",
+                "source": "",
+                "outputs": [
+                    glued("curves-Adam", "image/png"),
+                    glued("curves-n", "text/plain"),
+                    glued("curves-SGD", "image/png"),
+                ],
+            },
             {
                 "cell_type": "markdown",
-                "source": "```{glue:figure} curves-adam\n:name: fig-curves-adam\n\nA.\n```",
+                "source": "```{glue:figures} curves\n:name: fig-curves\n\n{name}.\n```",
             },
-            {"cell_type": "code", "source": "", "outputs": [{"data": {"text/markdown": shown}}]},
             {
                 "cell_type": "markdown",
                 "source": "````{solution} ex\n```{glue:figure} sol-curve\n\nB.\n```\n````",
@@ -177,16 +189,18 @@ def test_figures_are_matched_to_their_numbers_and_named_by_them():
     }
     occurrences = figure_occurrences(notebook)
     assert occurrences == [
-        ("fig-curves-adam", "curves-adam"),
-        ("fig-curves-sgd", "curves-sgd"),
+        ("fig-model", "model"),
+        ("fig-curves-adam", "curves-Adam"),
+        ("fig-curves-sgd", "curves-SGD"),
         (None, "sol-curve"),
     ]
-    numbered = {"fig-curves-sgd": (3, 2), "id1": (3, 3), "fig-curves-adam": (3, 1)}
+    numbered = {"fig-curves-sgd": (3, 3), "id1": (3, 4), "fig-curves-adam": (3, 2), "fig-model": (3, 1)}
     matched, missing = match_numbers(numbered, occurrences)
     assert [pack_name(number, label) for number, label, _ in matched] == [
-        "fig-3.1-curves-adam",
-        "fig-3.2-curves-sgd",
-        "fig-3.3-sol-curve",
+        "fig-3.1-model",
+        "fig-3.2-curves-adam",
+        "fig-3.3-curves-sgd",
+        "fig-3.4-sol-curve",
     ] and missing == []
     matched, missing = match_numbers({"fig-curves-adam": (3, 1), "id9": (3, 2)}, occurrences)
     assert [label for _, label, _ in matched] == ["fig-curves-adam"] and missing == ["id9"]

@@ -35,6 +35,7 @@ from .. import __version__
 from ..errors import MovierecError, ParameterError
 from ..model.train import machine_description
 from ..runs.workspace import Workspace
+from . import blocks
 from .kernel import KERNEL_SETUP
 from .pages import read_results
 from .profiles import (
@@ -57,7 +58,6 @@ EDITIONS = ("instructor", "student")
 INJECTED_TAG = "injected-parameters"
 SOLUTION_TAG = "solution"
 MATHJAX_SCRIPT = "tex-chtml.js"
-EXERCISE = re.compile(r"^`{3,}\{exercise\}[^\n]*\n:label: ([\w-]+)\n(.*?)^`{3,}\s*$", re.M | re.S)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 PARALLEL = 2  # chapters executed at once: a kernel each; more than the cores only adds contention
 NOT_IN_NOTEBOOKS = {
@@ -170,10 +170,14 @@ def exercises_table(root: Path, schema: dict[str, Parameter]) -> str:
     for path in notebook_paths(root):
         book = nbformat.read(path, as_version=4)
         text = "\n".join(cell.source for cell in book.cells if cell.cell_type == "markdown")
-        for label, body in EXERCISE.findall(text):
-            named = [name for name in dict.fromkeys(re.findall(r"`([a-z_]+)`", body)) if name in schema]
+        for exercise in blocks.exercises(text):
+            named = [
+                name for name in dict.fromkeys(re.findall(r"`([a-z_]+)`", exercise.body)) if name in schema
+            ]
             parameters = ", ".join(f"`{name}`" for name in named) or "no book parameter"
-            rows.append(f"| {{doc}}`{EXECUTED_DIR.name}/{path.stem}` | {{ref}}`{label}` | {parameters} |")
+            rows.append(
+                f"| {{doc}}`{EXECUTED_DIR.name}/{path.stem}` | {{ref}}`{exercise.label}` | {parameters} |"
+            )
     return "\n".join(rows) + "\n"
 
 

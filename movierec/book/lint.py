@@ -13,13 +13,12 @@ from pathlib import Path
 
 import nbformat
 
+from . import blocks
+
 INSTALL_PREFIX = "# Run this notebook yourself:"
 HIDDEN_TAGS = {"remove-cell", "remove-input", "hide-input", "hide-cell", "parameters", "injected-parameters"}
 #: What the page's own machinery looks like in code: it belongs in a cell tagged remove-cell.
 MACHINERY = re.compile(r"\bmr\.book\.|\bglue\(|record_results\(")
-_EXERCISE = re.compile(r"\{exercise\}[^\n]*\n:label: ([\w-]+)")
-_SOLUTION = re.compile(r"\{solution(?:-start)?\} ([\w-]+)")
-_GATED = re.compile(r"\{solution-start\} ([\w-]+)")
 
 
 def chapter_problems(path: str | Path) -> list[str]:
@@ -58,11 +57,11 @@ def chapter_problems(path: str | Path) -> list[str]:
     for heading in ("## Summary", "## Exercises"):
         if heading not in prose:
             problems.append(f"no '{heading}' section")
-    exercises, solutions = _EXERCISE.findall(prose), _SOLUTION.findall(prose)
-    for label in exercises:
-        if label not in solutions:
-            problems.append(f"exercise {label} has no solution")
-    if not _GATED.findall(prose) or not any("solution" in tags(cell) for cell in cells):
+    solved = blocks.solution_labels(prose)
+    for exercise in blocks.exercises(prose):
+        if exercise.label not in solved:
+            problems.append(f"exercise {exercise.label} has no solution")
+    if not blocks.gated_labels(prose) or not any("solution" in tags(cell) for cell in cells):
         problems.append(
             "no code exercise: an {exercise}, a starter code cell, and a {solution-start} ... "
             "{solution-end} around a code cell tagged solution"

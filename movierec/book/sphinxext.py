@@ -29,7 +29,6 @@ teachers".
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -37,23 +36,16 @@ from docutils import nodes
 from docutils.parsers.rst import directives
 from docutils.statemachine import StringList
 
-from . import figures
+from . import blocks, figures
 from .tables import TABLE_MIME
 
 SOLUTION_TAG = "solution"
-_SOLUTION_BLOCK = re.compile(
-    r"^(?P<fence>`{3,}|:{3,})\{solution(-start|-end)?\}.*?^(?P=fence)[ \t]*$\n?", re.M | re.S
-)
 
 
 def strip_solution_blocks(markdown: str) -> str:
     """``markdown`` without its ``{solution}`` directives and the fences of gated solutions
     (``{solution-start}``, ``{solution-end}``; backtick or colon fences)."""
-    return _SOLUTION_BLOCK.sub("", markdown)
-
-
-_GATED_START = re.compile(r"^(?P<fence>`{3,}|:{3,})\{solution-start\}.*?^(?P=fence)[ \t]*$", re.M | re.S)
-_GATED_END = re.compile(r"^(?P<fence>`{3,}|:{3,})\{solution-end\}.*?^(?P=fence)[ \t]*$\n?", re.M | re.S)
+    return blocks.without_solutions(markdown)
 
 
 def strip_notebook_solutions(notebook: dict[str, Any]) -> dict[str, Any]:
@@ -67,11 +59,11 @@ def strip_notebook_solutions(notebook: dict[str, Any]) -> dict[str, Any]:
             kept = []
             while True:
                 if inside:
-                    end = _GATED_END.search(source)
+                    end = blocks.GATED_END.search(source)
                     if end is None:
                         break
                     source, inside = source[end.end() :], False
-                start = _GATED_START.search(source)
+                start = blocks.GATED_START.search(source)
                 if start is None:
                     kept.append(source)
                     break
