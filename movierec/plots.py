@@ -248,21 +248,6 @@ def course_trajectory(printed: Mapping[int, float], runs: Sequence[TrainResult],
     return figure
 
 
-def optimum_curve(table: pd.DataFrame) -> Figure:
-    """The best cost's share of ||X||^2 against the embedding size d (log-log), from rows of
-    :func:`movierec.model.optimum.optimum_table`. Book page: "How good can the fit get?"."""
-    figure, axes = new_figure()
-    axes.plot(table["d"], table["share of ||X||^2"], marker="o", color=COLORS[0], linewidth=1.8, markersize=7)
-    axes.set_xscale("log", base=2)
-    axes.set_yscale("log")
-    axes.set_xticks(table["d"], [str(d) for d in table["d"]])
-    axes.set_xlabel("embedding size d (log scale)")
-    axes.set_ylabel("best cost / ||X||^2 (log scale)")
-    axes.set_title("The lowest cost any d-dimensional embedding reaches")
-    axes.grid(True, which="major", alpha=0.3)
-    return figure
-
-
 def ndcg_by_size(
     curves: pd.DataFrame, references: Mapping[str, float], metric: str = "validation NDCG@10"
 ) -> Figure:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 
 import numpy as np
@@ -17,10 +18,14 @@ from movierec.model.optimum import (
     hessian_product,
     hessian_top_eigenvalue,
     lambda_max,
+    lambda_min,
+    observed_stability,
+    optimum_table,
+    sgd_stability,
     stability_configs,
     stable_sgd_rate,
 )
-from movierec.model.train import train
+from movierec.model.train import TrainConfig, train
 from movierec.runs.store import RunStore
 from movierec.runs.study import sweep
 
@@ -150,3 +155,45 @@ def test_sgd_rate_takes_the_steeper_of_start_and_optimum():
     at_optimum = stable_sgd_rate(likes, "cosine")
     assert stable_sgd_rate(likes, "cosine", init_std=1e-3) == pytest.approx(at_optimum, rel=1e-9)
     assert stable_sgd_rate(likes, "cosine", init_std=10.0) == pytest.approx(heavy_ball_bound(12 * 25 * 100.0))
+
+
+def test_curvature_table_at_the_origin_has_both_signs_and_the_bound_follows_the_momentum():
+    likes = random_likes(30, 25, 0.2, seed=2)
+    dense = (likes.T @ likes).toarray()
+    np.fill_diagonal(dense, 0)
+    eigenvalues = np.linalg.eigvalsh(dense)
+    assert lambda_min(likes) == pytest.approx(eigenvalues[0]) and eigenvalues[0] < 0
+    optimum = best_cost(likes, 2)
+    bounds = {}
+    for momentum in (0.9, 0.5):
+        config = TrainConfig(optimizer="sgd", lr=1e-3, momentum=momentum, dim=2, init_std=0.1)
+        table = sgd_stability(likes, config, optimum)
+        lowest, highest, at_start, at_optimum = table["measured"]
+        # At V = 0 the Hessian is -4 X in each row of V: its lowest eigenvalue is -4 lambda_max(X)
+        # (negative: no bound), its highest -4 lambda_min(X) (positive): the formula and the
+        # measured value agree in sign and size.
+        assert lowest == pytest.approx(-4 * eigenvalues[-1], rel=1e-6)
+        assert highest == pytest.approx(-4 * eigenvalues[0], rel=1e-6) and highest > 0
+        assert list(table["by formula"][:2]) == pytest.approx([-4 * eigenvalues[-1], -4 * eigenvalues[0]])
+        assert table["largest stable lr"].iloc[0] == math.inf
+        assert list(table["largest stable lr"][1:]) == pytest.approx(
+            [2 * (1 + momentum) / h for h in (highest, at_start, at_optimum)]
+        )
+        bounds[momentum] = table["largest stable lr"].min()
+    assert bounds[0.5] == pytest.approx(bounds[0.9] * 1.5 / 1.9)
+
+
+def test_stability_runs_carry_the_momentum_and_threshold_and_the_tables_name_the_lowest_cost_found():
+    configs = stability_configs([1e-5, 1e-4], 8, 5, 0.5, 576, "ml-latest-small", 0.5, 3.5)
+    assert [c.lr for c in configs] == [1e-4, 1e-5]
+    assert all(c.optimizer == "sgd" and c.momentum == 0.5 and c.threshold == 3.5 for c in configs)
+    default = stability_configs([1e-5], 8, 5, 0.5, 576, "ml-latest-small")[0]
+    assert default.momentum == 0.9 and default.threshold == 4.0
+    likes = random_likes(30, 25, 0.2, seed=2)
+    assert stable_sgd_rate(likes, momentum=0.5) == pytest.approx(heavy_ball_bound(8 * lambda_max(likes), 0.5))
+    optimum = best_cost(likes, 2)
+    assert "lowest cost found" in optimum_table(optimum).columns
+    run = train(likes, optimizer="sgd", lr=1e-4, epochs=3, dim=2, init_std=0.1, device="cpu")
+    observed = observed_stability([run], 1e-3, optimum.cost)
+    assert observed["final / lowest found"].iloc[0] == pytest.approx(run.final_cost / optimum.cost)
+    assert observed["predicted"].iloc[0] == "stable"

@@ -1,9 +1,11 @@
-"""The best cost any d-dimensional embedding can reach, and the SGD learning-rate bound.
+"""The lowest cost eigen-alternation finds for a d-dimensional embedding, and the SGD
+learning-rate bound.
 
 Eigen-alternation: c(V) = ||V^T V - (X + diag(s))||^2 - (diagonal terms) where s_i =
 ||v_i||^2 is free, so with s fixed the best V is the top-d eigenpairs of X + diag(s)
 (negative eigenvalues clipped to 0, Eckart-Young); then s is reset to diag(V^T V). Each
-step cannot raise c, so the cost falls to a fixed point. Book page: "How good can the fit get?"
+step cannot raise c, so the cost falls to a fixed point: the lowest cost this method finds,
+not a proven lower bound on c. Book page: "How good can the fit get?"
 (notebooks/07_fit_limits.ipynb).
 """
 
@@ -22,7 +24,7 @@ import torch
 from scipy.sparse.linalg import LinearOperator, eigsh
 from threadpoolctl import threadpool_limits
 
-from ..data import Likes, as_csr
+from ..data import LIKE_THRESHOLD, Likes, as_csr
 from ..errors import ParameterError
 from .cost import CoLikeCost, target_factor
 from .train import SGD_MOMENTUM, TrainConfig, TrainResult, config_grid, initial_embeddings, train
@@ -33,8 +35,9 @@ MAX_ITERATIONS = 50
 
 @dataclass(frozen=True)
 class Optimum:
-    """The eigen-alternation's result: cost, its share of ||X||^2 (||K||^2 for another
-    ``target``), the d x n embeddings."""
+    """The eigen-alternation's result: the lowest cost it found, its share of ||X||^2 (||K||^2
+    for another ``target``), the d x n embeddings V* that reach it. No proof that no V costs
+    less: a fixed point of the alternation."""
 
     cost: float
     x_norm2: int | float
@@ -45,7 +48,7 @@ class Optimum:
 
     @property
     def fraction(self) -> float:
-        """c / ||X||^2: the share of the co-likes the best d-dimensional fit leaves unexplained."""
+        """c / ||X||^2: the share of the co-likes the fit found leaves unexplained."""
         return self.cost / self.x_norm2
 
     @property
@@ -78,7 +81,8 @@ def best_cost(
     target: str = "colikes",
     ridge: float | None = None,
 ) -> Optimum:
-    """The lowest c(V) at size ``dim`` by eigen-alternation, until c falls by less than ``tol`` (relative).
+    """The lowest c(V) eigen-alternation finds at size ``dim``, alternating until c falls by less
+    than ``tol`` (relative); a fixed point of the alternation, not a proven lower bound.
 
     X + diag(s) = L^T L + diag(s - D) is applied through L (any ``target``: K + diag(s) =
     F^T F + diag(s - k) through its factor F); movies no one co-likes keep v_i = 0 (their row
@@ -136,16 +140,26 @@ def best_cost(
     )
 
 
+def _extreme_eigenvalue(likes: Likes | sp.spmatrix, which: str, target: str, ridge: float | None) -> float:
+    factor = target_factor(as_csr(likes, np.float64), target, ridge)
+    operator = _shifted_gram(factor.likes, -factor.diagonal, factor.mixing)
+    start = np.random.default_rng(0).standard_normal(operator.shape[0])
+    return float(eigsh(operator, k=1, which=which, v0=start, return_eigenvectors=False)[0])
+
+
 def lambda_max(likes: Likes | sp.spmatrix, target: str = "colikes", ridge: float | None = None) -> float:
     """The largest eigenvalue of X = offdiag(L^T L), or of another ``target``'s K.
 
     Lanczos starts from a seeded vector, so the same likes give the same digits every time.
     Book pages: "How good can the fit get?", "What should the embeddings fit?".
     """
-    factor = target_factor(as_csr(likes, np.float64), target, ridge)
-    operator = _shifted_gram(factor.likes, -factor.diagonal, factor.mixing)
-    start = np.random.default_rng(0).standard_normal(operator.shape[0])
-    return float(eigsh(operator, k=1, which="LA", v0=start, return_eigenvectors=False)[0])
+    return _extreme_eigenvalue(likes, "LA", target, ridge)
+
+
+def lambda_min(likes: Likes | sp.spmatrix, target: str = "colikes", ridge: float | None = None) -> float:
+    """The smallest eigenvalue of X = offdiag(L^T L) (negative: X has a zero diagonal, so its
+    eigenvalues sum to 0), or of another ``target``'s K. Book page: "How good can the fit get?"."""
+    return _extreme_eigenvalue(likes, "SA", target, ridge)
 
 
 def stable_sgd_rate(
@@ -153,9 +167,11 @@ def stable_sgd_rate(
     target: str = "colikes",
     ridge: float | None = None,
     init_std: float | None = None,
+    momentum: float = SGD_MOMENTUM,
 ) -> float:
-    """SGD's (momentum 0.9) largest stable learning rate at the optimum, 2 (1 + 0.9) / (8 lambda_max(K)),
-    and, given ``init_std`` (sigma), also at the initial V: the curvature there is about 12 n sigma^2.
+    """SGD's (heavy ball, ``momentum`` beta) largest stable learning rate at the optimum,
+    2 (1 + beta) / (8 lambda_max(K)), and, given ``init_std`` (sigma), also at the initial V: the
+    curvature there is about 12 n sigma^2.
 
     The path to the optimum is steeper still (about twice, for X), so runs use a fraction of it.
     Book page: "What should the embeddings fit?".
@@ -163,7 +179,7 @@ def stable_sgd_rate(
     curvature = 8 * lambda_max(likes, target, ridge)
     if init_std is not None:
         curvature = max(curvature, 12 * as_csr(likes).shape[1] * init_std**2)
-    return heavy_ball_bound(curvature)
+    return heavy_ball_bound(curvature, momentum)
 
 
 def _hessian_operator(matrix: sp.csr_matrix, V: np.ndarray):
@@ -190,9 +206,11 @@ def hessian_product(likes: Likes | sp.spmatrix, embeddings: np.ndarray, directio
     return _hessian_operator(as_csr(likes, np.float64), V)(np.asarray(direction, dtype=np.float64))
 
 
-def hessian_top_eigenvalue(likes: Likes | sp.spmatrix, embeddings: np.ndarray, tol: float = 1e-4) -> float:
-    """The largest eigenvalue of the Hessian of c at V (d x n), by ``eigsh`` on exact
-    Hessian-vector products. Book page: "How good can the fit get?"."""
+def hessian_top_eigenvalue(
+    likes: Likes | sp.spmatrix, embeddings: np.ndarray, tol: float = 1e-4, which: str = "LA"
+) -> float:
+    """The largest eigenvalue of the Hessian of c at V (d x n) (``which="SA"``: the smallest), by
+    ``eigsh`` on exact Hessian-vector products. Book page: "How good can the fit get?"."""
     V = np.asarray(embeddings, dtype=np.float64)
     apply = _hessian_operator(as_csr(likes, np.float64), V)
     size = V.size
@@ -201,7 +219,7 @@ def hessian_top_eigenvalue(likes: Likes | sp.spmatrix, embeddings: np.ndarray, t
     )
     v0 = np.random.default_rng(0).standard_normal(size)
     with threadpool_limits(1, "blas"):
-        return float(eigsh(operator, k=1, which="LA", tol=tol, v0=v0, return_eigenvectors=False)[0])
+        return float(eigsh(operator, k=1, which=which, tol=tol, v0=v0, return_eigenvectors=False)[0])
 
 
 def heavy_ball_bound(curvature: float, momentum: float = SGD_MOMENTUM) -> float:
@@ -213,25 +231,39 @@ def heavy_ball_bound(curvature: float, momentum: float = SGD_MOMENTUM) -> float:
 
 
 def sgd_stability(likes: Likes | sp.spmatrix, config: TrainConfig, optimum: Optimum) -> pd.DataFrame:
-    """Curvatures of c and the SGD (momentum) learning-rate bound each one implies.
+    """Curvatures of c and the SGD (heavy ball, the config's momentum) learning-rate bound each
+    positive one implies.
 
-    Rows: near the origin (the Hessian is -4 X per row of V: negative, V grows along X's
-    top eigenvectors at rate 4 lr lambda_max, no upper bound); at the initial V; at the
-    optimum (about 8 lambda_max: along v_1 = sqrt(lambda_1) q_1 the Gauss-Newton term is
-    2 ||2 sqrt(lambda_1) q_1 q_1^T||^2 = 8 lambda_1). ``config`` gives the initial V; a config
-    without momentum (not SGD) is judged with SGD's 0.9. Book page: "How good can the fit get?".
+    Rows: at the origin the Hessian is -4 X in each row of V (so one row measures it): its
+    lowest eigenvalue -4 lambda_max(X) is negative (V grows along X's top eigenvectors at rate
+    4 lr lambda_max: no bound), its highest -4 lambda_min(X) is positive (X's diagonal is zero,
+    so it has negative eigenvalues); at the initial V (about 12 n std^2); at the lowest-cost V*
+    eigen-alternation found (about 8 lambda_max: along v_1 = sqrt(lambda_1) q_1 the Gauss-Newton
+    term is 2 ||2 sqrt(lambda_1) q_1 q_1^T||^2 = 8 lambda_1). "measured" is the Hessian's
+    eigenvalue by Lanczos on exact Hessian-vector products. ``config`` gives the initial V; a
+    config without momentum (not SGD) is judged with SGD's 0.9. Book page: "How good can the fit get?".
     """
     momentum = SGD_MOMENTUM if config.momentum is None else config.momentum
     matrix = as_csr(likes, np.float64)
-    top = lambda_max(matrix)
-    init = initial_embeddings(config, matrix.shape[1]).numpy()
-    at_init = hessian_top_eigenvalue(matrix, init)
-    at_optimum = hessian_top_eigenvalue(matrix, optimum.embeddings)
+    top, bottom = lambda_max(matrix), lambda_min(matrix)
     n, std = matrix.shape[1], config.init_std
+    origin = np.zeros((1, n))
+    init = initial_embeddings(config, n).numpy()
     rows = [
-        ("origin V = 0 (negative)", "4 lambda_max(X)", 4 * top, -4 * top),
-        (f"initial V (std {std:g})", "12 n std^2", 12 * n * std**2, at_init),
-        (f"optimum V* (d = {optimum.embeddings.shape[0]})", "8 lambda_max(X)", 8 * top, at_optimum),
+        (
+            "origin V = 0, lowest",
+            "-4 lambda_max(X)",
+            -4 * top,
+            hessian_top_eigenvalue(matrix, origin, which="SA"),
+        ),
+        ("origin V = 0, highest", "-4 lambda_min(X)", -4 * bottom, hessian_top_eigenvalue(matrix, origin)),
+        (f"initial V (std {std:g})", "12 n std^2", 12 * n * std**2, hessian_top_eigenvalue(matrix, init)),
+        (
+            f"lowest found V* (d = {optimum.embeddings.shape[0]})",
+            "8 lambda_max(X)",
+            8 * top,
+            hessian_top_eigenvalue(matrix, optimum.embeddings),
+        ),
     ]
     return pd.DataFrame(
         [
@@ -248,25 +280,35 @@ def sgd_stability(likes: Likes | sp.spmatrix, config: TrainConfig, optimum: Opti
 
 
 def stability_configs(
-    lrs: Sequence[float], dim: int, epochs: int, init_std: float, seed: int, dataset: str
+    lrs: Sequence[float],
+    dim: int,
+    epochs: int,
+    init_std: float,
+    seed: int,
+    dataset: str,
+    sgd_momentum: float = SGD_MOMENTUM,
+    threshold: float = LIKE_THRESHOLD,
 ) -> list[TrainConfig]:
-    """SGD (momentum 0.9) runs on all the likes at each learning rate, largest first.
+    """SGD (heavy ball, ``sgd_momentum``) runs on all the likes (ratings >= ``threshold``) at
+    each learning rate, largest first.
 
     Book page: "How good can the fit get?".
     """
     return config_grid(
         {"sgd": sorted(lrs, reverse=True)},
         [dim],
+        sgd_momentum,
         epochs=epochs,
         init_std=init_std,
         seed=seed,
         dataset=dataset,
+        threshold=threshold,
     )
 
 
 def observed_stability(results: Sequence[TrainResult], bound: float, optimum_cost: float) -> pd.DataFrame:
     """SGD runs beside the predicted bound: lr, lr / bound, predicted, observed, final cost
-    against the best possible cost. Book page: "How good can the fit get?"."""
+    against the lowest cost found (``optimum_cost``). Book page: "How good can the fit get?"."""
     return pd.DataFrame(
         [
             {
@@ -275,7 +317,7 @@ def observed_stability(results: Sequence[TrainResult], bound: float, optimum_cos
                 "predicted": "stable" if r.config.lr < bound else "unstable",
                 "observed": r.status_text,
                 "final cost": r.final_cost,
-                "final / best cost": r.final_cost / optimum_cost,
+                "final / lowest found": r.final_cost / optimum_cost,
             }
             for r in sorted(results, key=lambda r: -r.config.lr)
         ]
@@ -283,7 +325,8 @@ def observed_stability(results: Sequence[TrainResult], bound: float, optimum_cos
 
 
 def optimum_table(optimum: Optimum) -> pd.DataFrame:
-    """The best cost, its share of ||X||^2, rounds and seconds, as a one-row table.
+    """The lowest cost eigen-alternation found, its share of ||X||^2, rounds and seconds, as a
+    one-row table.
 
     Book page: "How good can the fit get?".
     """
@@ -291,7 +334,7 @@ def optimum_table(optimum: Optimum) -> pd.DataFrame:
         [
             {
                 "d": optimum.embeddings.shape[0],
-                "best cost": optimum.cost,
+                "lowest cost found": optimum.cost,
                 "||X||^2": optimum.x_norm2,
                 "share of ||X||^2": optimum.fraction,
                 "rounds": optimum.iterations,
