@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from movierec.book.tables import table
+from movierec.book.tables import TABLE_MIME, table
 from movierec.model.train import TrainConfig, TrainResult
 from movierec.numbers import (
     MISSING,
@@ -17,6 +17,7 @@ from movierec.numbers import (
     format_difference,
     format_lr,
     format_seconds,
+    format_unit,
     terminal_text,
 )
 from movierec.runs.study import median_epoch_seconds
@@ -87,15 +88,21 @@ def test_columns_are_formatted_by_kind():
     assert column_formatter("val NDCG@10", pd.Series([0.1756, 0.2]))(0.1756) == "0.176"
 
 
-def test_the_page_form_is_a_numbered_myst_table_with_escaped_text():
+def test_the_page_form_is_table_data_with_html_for_jupyter():
     rendered = table(
         pd.DataFrame({"title": ["*Amélie* (2001)", "1. A"], "score": [0.5, 0.25]}), "Top", "tbl-top"
     )
-    markdown = rendered._repr_markdown_()
-    assert markdown.startswith("```{list-table} Top\n:header-rows: 1\n")
-    assert ":name: tbl-top" in markdown and ":class: mr-table mr-r2" in markdown
-    assert r"- \*Amélie\* \(2001\)" in markdown and r"- 1\. A" in markdown
-    assert "text-align:right" in rendered._repr_html_() and "Top" in rendered._repr_html_()
+    bundle = rendered._repr_mimebundle_()
+    assert "text/markdown" not in bundle  # a table is data, never glued Markdown
+    assert bundle[TABLE_MIME] == {
+        "columns": ["title", "score"],
+        "rows": [["*Amélie* (2001)", "0.500"], ["1. A", "0.250"]],  # cell text as it is
+        "classes": ["mr-table", "mr-r2"],
+        "wide": False,
+        "caption": "Top",
+        "name": "tbl-top",
+    }
+    assert "text-align:right" in bundle["text/html"] and "Top" in bundle["text/html"]
 
 
 def test_a_meaningful_index_becomes_a_column():
@@ -154,9 +161,16 @@ def test_bounds_and_large_numbers_read_alike_down_a_column():
 
 def test_a_table_wider_than_the_text_column_is_set_full_width():
     narrow = table(pd.DataFrame({"figure": ["movies", "users"], "value": [9742, 610]}))
-    assert not narrow.wide and "{container}" not in narrow._repr_markdown_()
+    assert not narrow.wide and narrow.as_data()["wide"] is False
     titles = {f"run {k}": ["Shawshank Redemption, The (1994)", "Amelie (Fabuleux destin)"] for k in range(6)}
     wide = table(pd.DataFrame({"rank": [1, 2], **titles}), caption="Lists", name="tbl-lists")
-    text = wide._repr_markdown_()
-    assert wide.wide and text.startswith("````{container} full-width\n```{list-table} Lists")
-    assert text.endswith("```\n````") and ":name: tbl-lists" in text
+    assert wide.wide and wide.as_data()["wide"] is True
+
+
+def test_a_format_given_for_a_column_wins_over_its_kind():
+    # "second split" reads as seconds by its name; chapter 6 gives its NDCG column a format
+    frame = pd.DataFrame({"first split": [0.1995, 0.1751], "second split": [0.19955, 0.16812]})
+    assert column_formatter("second split", frame["second split"]) is format_seconds
+    cells = table(frame, formats={"second split": format_unit}).cells
+    assert cells["second split"].tolist() == ["0.200", "0.168"]
+    assert cells["first split"].tolist() == ["0.200", "0.175"]
