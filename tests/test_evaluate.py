@@ -9,6 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from conftest import random_likes
+from movierec.book.evaluation import metrics_at, split_change
 from movierec.data import Likes
 from movierec.errors import ParameterError
 from movierec.judging.evaluate import (
@@ -16,7 +17,9 @@ from movierec.judging.evaluate import (
     evaluate_embeddings,
     evaluate_scores,
     fit_check,
+    methods_table,
     ranking_metrics,
+    score_method,
     split_likes,
     top_k,
 )
@@ -143,3 +146,52 @@ def test_top_k_is_a_plain_sort_by_score_then_index_on_tie_heavy_scores():
             ranked = sorted(allowed, key=lambda j, row=row: (-row[j], j))[:k]
             expected.append(ranked + [-1] * (k - len(ranked)))
         assert top_k(scores, k, exclude).tolist() == expected
+
+
+def scored_methods(split, names):
+    """Methods scored on ``split`` from seeded random users x movies scores, one per name."""
+    rng = np.random.default_rng(5)
+    return [
+        score_method(name, f"seed {seed}", rng.random(split.train.shape), split, k=5)
+        for seed, name in enumerate(names)
+    ]
+
+
+def test_methods_table_ranks_by_test_ndcg_and_shortens_its_columns():
+    split = split_likes(as_likes(random_likes(50, 40, 0.2, seed=4)), seed=0)
+    methods = scored_methods(split, ["a", "b", "c"])
+    table = methods_table(methods, k=5)
+    assert table.columns.tolist() == [
+        "method",
+        "setting",
+        "val NDCG@5",
+        *(f"test {name}@5" for name in ("HR", "Recall", "Precision", "NDCG", "Coverage")),
+    ]
+    ndcg = {m.method: m.test["NDCG"] for m in methods}
+    assert table["method"].tolist() == sorted(ndcg, key=lambda name: -ndcg[name])
+    assert table["test NDCG@5"].tolist() == sorted(ndcg.values(), reverse=True)
+    short = methods_table(methods, k=5, short=True)
+    assert short.columns.tolist()[2:] == ["val NDCG", "HR", "Recall", "Precision", "NDCG", "Coverage"]
+    assert short["NDCG"].tolist() == table["test NDCG@5"].tolist()
+
+
+def test_metrics_at_another_k_rescore_the_kept_ranking():
+    split = split_likes(as_likes(random_likes(50, 40, 0.2, seed=4)), seed=0)
+    methods = scored_methods(split, ["a", "b"])
+    longer = metrics_at(methods, split, 10).set_index("method")
+    for method in methods:
+        expected = ranking_metrics(method.ranked_test[:, :10], split.test, split.train.shape[1])
+        assert longer.loc[method.method, "test NDCG@10"] == pytest.approx(expected["NDCG"])
+        assert longer.loc[method.method, "test HR@10"] >= method.test["HR"]  # a longer list keeps its hits
+    assert longer["test NDCG@10"].is_monotonic_decreasing
+
+
+def test_split_change_compares_the_methods_both_splits_scored():
+    likes = as_likes(random_likes(50, 40, 0.2, seed=4))
+    first = scored_methods(split_likes(likes, seed=0), ["a", "b", "c"])
+    second = scored_methods(split_likes(likes, seed=1), ["c", "a"])
+    moved = split_change(first, second)
+    assert moved["method"].tolist() == ["a", "c"]
+    again = {m.method: m.test["NDCG"] for m in second}
+    assert moved["second split"].tolist() == [again["a"], again["c"]]
+    assert np.allclose(moved["change"], moved["second split"] - moved["first split"])

@@ -1,46 +1,17 @@
-"""What chapter 6 tabulates: the methods side by side, the fit check, the metrics at other list
-lengths and the change under another split. The split, the metrics and the tuning are
+"""What chapter 6's exercise solutions tabulate: the metrics at another list length and the
+change under another split. The split, the metrics, the tuning and the methods' table are
 :mod:`movierec.judging.evaluate`.
 
-Book page: "Recommending well".
+Book page: "Does it recommend well?".
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
-from ..judging.evaluate import METRICS, Scored, Split, fit_check
-
-
-def methods_table(methods: Sequence[Scored], k: int = 10, short: bool = False) -> pd.DataFrame:
-    """Every method's validation NDCG@k and test metrics, best test NDCG first; ``short`` names
-    the test columns by their metric alone (for a page, whose caption says they are test@k).
-
-    Book page: "Does it recommend well?".
-    """
-    table = pd.DataFrame([method.row(k) for method in methods])
-    table = table.sort_values(f"test NDCG@{k}", ascending=False, kind="stable").reset_index(drop=True)
-    if short:
-        table = table.rename(
-            columns={f"test {name}@{k}": name for name in METRICS} | {f"val NDCG@{k}": "val NDCG"}
-        )
-    return table
-
-
-def fit_table(
-    embeddings: dict[str, np.ndarray], colikes: sp.spmatrix, zeros: int = 100_000, seed: int = 0
-) -> pd.DataFrame:
-    """:func:`fit_check` for several named d x n embeddings, one row each.
-
-    Book page: "Does it recommend well?".
-    """
-    return pd.DataFrame(
-        [{"embeddings": name, **fit_check(V, colikes, zeros, seed)} for name, V in embeddings.items()]
-    )
+from ..judging.evaluate import Scored, Split
 
 
 def metrics_at(methods: Sequence[Scored], split: Split, k: int) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 The split hides some of each user's likes; every model (the co-like matrix X, the learned
 embeddings and the baselines) is built from the train likes only, each user's train likes
 are the input titles, and the hidden ones are what a good recommender should rank high.
-Book page: "Does it recommend well?" (notebooks/06_evaluation.ipynb).
+Book page: "Does it recommend well?" (notebooks/06_recommend_well.ipynb).
 """
 
 from __future__ import annotations
@@ -496,6 +496,22 @@ def embedding_methods(
         )
         for optimizer, result in chosen.items()
     ]
+
+
+def methods_table(methods: Sequence[Scored], k: int = 10, short: bool = False) -> pd.DataFrame:
+    """Every method's setting, validation NDCG@k and test metrics, one row each, best test NDCG
+    first; ``short`` names the test columns by their metric alone and the validation column
+    ``val NDCG`` (for a table whose caption says they are at k).
+
+    Book page: "Does it recommend well?".
+    """
+    table = pd.DataFrame([method.row(k) for method in methods])
+    table = table.sort_values(f"test NDCG@{k}", ascending=False, kind="stable").reset_index(drop=True)
+    if short:
+        table = table.rename(
+            columns={f"test {name}@{k}": name for name in METRICS} | {f"val NDCG@{k}": "val NDCG"}
+        )
+    return table
 
 
 def paired_bootstrap(methods: Sequence[Scored], samples: int = 2000, seed: int = 0) -> pd.DataFrame:
