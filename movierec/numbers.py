@@ -105,7 +105,7 @@ def column_formatter(name: str, values: pd.Series) -> Formatter | None:
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     if not numeric:
         return None
-    if "second" in label or label in {"s", "s/epoch"} or label.endswith("(s)"):
+    if "seconds" in label or label in {"s", "s/epoch"} or label.endswith("(s)"):
         return format_seconds
     if "relative" in label:
         return format_relative

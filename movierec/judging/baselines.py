@@ -4,7 +4,7 @@ Every scoring function takes the train likes (users x movies 0/1) and returns us
 scores; :func:`movierec.judging.evaluate.score_method` ranks them with the same exclusions. Adding a
 baseline is one entry in :data:`BASELINES` (plus its grid in a profile's ``baseline_grids``
 if it has one).
-Book page: "Does it recommend well?" (notebooks/06_evaluation.ipynb).
+Book page: "Does it recommend well?" (notebooks/06_recommend_well.ipynb).
 """
 
 from __future__ import annotations
