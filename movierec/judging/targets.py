@@ -7,7 +7,8 @@ is EASE compressed to rank d, scored by dot product. For each target this module
 Adam settings at the largest size on the validation likes (learning rate, initial std, the
 ridge, and the scoring rule), then the size, then SGD's rate as a fraction of its stability
 bound; it scores the chosen runs on the test likes beside the baselines with paired bootstrap
-intervals, and shows what each target recommends.
+intervals, shows what each target recommends, and how much each method's lists lean on the
+most-liked movies.
 Book page: "What should the embeddings fit?" (notebooks/08_targets.ipynb).
 """
 
@@ -21,16 +22,17 @@ import numpy as np
 import pandas as pd
 
 from ..data import DEFAULT_RELEASE, LIKE_THRESHOLD
+from ..data.titles import TitleIndex
 from ..errors import ParameterError
 from ..model.cost import TARGETS, check_target, target_factor
-from ..model.optimum import best_cost, stable_sgd_rate
-from ..model.train import TrainConfig, TrainResult
+from ..model.optimum import best_cost, heavy_ball_bound, stable_sgd_rate
+from ..model.train import SGD_MOMENTUM, TrainConfig, TrainResult
 from ..numbers import format_lr
 from ..runs.cache import ResultCache
 from ..runs.store import RunStore
 from ..runs.study import HALVING, Halving, halve, sweep
 from .evaluate import Scored, Split, embedding_scores, run_metrics, score_method, user_metrics
-from .recommend import SCORINGS
+from .recommend import SCORINGS, recommend
 
 TARGET_LABELS = {"colikes": "co-likes X", "cosine": "cosine-normalised X", "whitened": "whitened K"}
 OPTIMIZER_LABELS = {"adam": "Adam", "sgd": "SGD"}
@@ -176,6 +178,7 @@ def search_target(
     device: str = "auto",
     k: int = 10,
     stopping: Halving | None = HALVING,
+    sgd_momentum: float = SGD_MOMENTUM,
 ) -> TargetSearch:
     """Choose ``target``'s settings on the validation likes, training only what ``store`` lacks.
 
@@ -184,9 +187,10 @@ def search_target(
        settings, then every learning rate likewise; each run is scored with both rules, and the
        run and rule with the best validation NDCG@k win.
     2. Those settings at every size in ``dims``; the best size wins (under that rule).
-    3. SGD (momentum 0.9) at that size with learning rates ``sgd_fractions`` x the stability
-       bound (:func:`movierec.model.optimum.stable_sgd_rate`, at the start and at the optimum), to
-       3 significant digits.
+    3. SGD with momentum ``sgd_momentum`` (the book's ``sgd_momentum``; 0.9 by default) at that
+       size with learning rates ``sgd_fractions`` x the stability bound
+       (:func:`movierec.model.optimum.stable_sgd_rate`, at the start and at the optimum, for that
+       momentum), to 3 significant digits.
     A run met twice is trained and scored once, and each run's validation NDCG is kept in the
     store's cache, so that a second search (or chapter) scores nothing again.
 
@@ -291,9 +295,13 @@ def search_target(
     size_rows = scored(sized, "size")
     index, _ = _best(size_rows, k, [scoring])  # never None: the largest size is the chosen run
     adam = sized[index]
-    bound = stable_sgd_rate(split.train, target, chosen.ridge, chosen.init_std)
+    # stable_sgd_rate is the heavy-ball bound 2 (1 + 0.9) / h; 2 (1 + beta) / h for this momentum
+    # (the factor is exactly 1 at 0.9, so the book's default runs keep their rates and keys)
+    bound = stable_sgd_rate(split.train, target, chosen.ridge, chosen.init_std) * (
+        heavy_ball_bound(1.0, sgd_momentum) / heavy_ball_bound(1.0)
+    )
     sgd_configs = [  # rates to 3 significant digits: readable, and the same run key every time
-        replace(adam.config, optimizer="sgd", lr=float(f"{fraction * bound:.3g}"), momentum=None)
+        replace(adam.config, optimizer="sgd", lr=float(f"{fraction * bound:.3g}"), momentum=sgd_momentum)
         for fraction in sorted(sgd_fractions, reverse=True)
     ]
     sgd_runs = run(sgd_configs)
@@ -368,11 +376,12 @@ def search_targets(
     device: str = "auto",
     k: int = 10,
     stopping: Halving | None = HALVING,
+    sgd_momentum: float = SGD_MOMENTUM,
 ) -> dict[str, TargetSearch]:
     """:func:`search_target` for every target named in ``lrs`` (``target_lrs``), in the order of
     :data:`movierec.model.cost.TARGETS`; ``init_stds`` must name the same targets. Every value is
     checked first (:func:`check_search`); ``stopping`` is the settings stage's early-stopping
-    rule (default: :data:`movierec.runs.study.HALVING`; None: none).
+    rule (default: :data:`movierec.runs.study.HALVING`; None: none), ``sgd_momentum`` SGD's.
     Book page: "What should the embeddings fit?"."""
     check_search(dims, lrs, init_stds, ridges, sgd_fractions, epochs, dataset)
     return {
@@ -391,6 +400,7 @@ def search_targets(
             device,
             k,
             stopping,
+            sgd_momentum,
         )
         for target in TARGETS
         if target in lrs
@@ -399,7 +409,7 @@ def search_targets(
 
 def size_curves(searches: Mapping[str, TargetSearch], k: int = 10) -> pd.DataFrame:
     """Validation NDCG@k of each target's chosen Adam settings at every size, under each scoring
-    rule: columns target, d, scoring, NDCG (long, for :func:`movierec.plots.ndcg_by_size`)."""
+    rule: columns target, d, scoring, NDCG (long: one line per target and rule in a figure)."""
     rows = []
     for search in searches.values():
         sized = search.table[search.table["stage"] == "size"]
@@ -500,9 +510,10 @@ def paired_differences(
 
 
 def optimum_gaps(searches: Mapping[str, TargetSearch], split: Split, dim: int) -> pd.DataFrame:
-    """Each target's best cost at size ``dim`` (eigen-alternation, train likes) beside its chosen
-    Adam settings' run at that size: how far above the optimum the run ended.
-    Book page: "What should the embeddings fit?"."""
+    """Each target's lowest cost found at size ``dim`` by the eigen-alternation
+    (:func:`movierec.model.optimum.best_cost`, train likes: a fixed point of a descent, not a
+    proven optimum) beside its chosen Adam settings' run at that size: how far above it the run
+    ended. Book page: "What should the embeddings fit?"."""
     rows = []
     for search in searches.values():
         if dim not in search.sizes:
@@ -511,16 +522,53 @@ def optimum_gaps(searches: Mapping[str, TargetSearch], split: Split, dim: int) -
                 f"add it to target_dims"
             )
         run = search.sizes[dim]
-        optimum = best_cost(split.train_likes, dim, target=search.target, ridge=run.config.ridge)
+        lowest = best_cost(split.train_likes, dim, target=search.target, ridge=run.config.ridge)
         rows.append(
             {
                 "target": search.label,
                 "d": dim,
-                "||K||^2": optimum.x_norm2,
-                "best cost": optimum.cost,
-                "best / ||K||^2": optimum.fraction,
+                "||K||^2": lowest.x_norm2,
+                "lowest found": lowest.cost,
+                "lowest found / ||K||^2": lowest.fraction,
                 "Adam final cost": run.final_cost,
-                "% above optimum": 100 * (run.final_cost / optimum.cost - 1),
+                "% above lowest found": 100 * (run.final_cost / lowest.cost - 1),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def target_lists(
+    searches: Mapping[str, TargetSearch],
+    movies: pd.DataFrame,
+    titles: Sequence[str],
+    top_n: int = 10,
+    index: TitleIndex | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Each target's chosen Adam run recommending for ``titles`` by its chosen rule, by target
+    label (:func:`movierec.judging.recommend.recommend`'s tables). Book page: "What should the
+    embeddings fit?"."""
+    index = index or TitleIndex(movies)
+    return {
+        search.label: recommend(search.adam.embeddings, movies, titles, top_n, index, search.scoring)
+        for search in searches.values()
+    }
+
+
+def list_popularity(methods: Sequence[Scored], split: Split, k: int = 10) -> pd.DataFrame:
+    """How much each method's test lists lean on the most-liked films: the mean number of train
+    likes of a listed movie, and the share of list slots filled by the 100 most-liked movies.
+    Book page: "What should the embeddings fit?"."""
+    likes = np.asarray(split.train.sum(axis=0)).ravel()
+    top = set(np.argsort(-likes, kind="stable")[:100].tolist())
+    rows = []
+    for method in methods:
+        listed = method.ranked_test[:, :k]
+        listed = listed[listed >= 0]
+        rows.append(
+            {
+                "method": method.method,
+                "mean likes of a listed movie": float(likes[listed].mean()),
+                "share from the 100 most-liked": float(np.isin(listed, list(top)).mean()),
             }
         )
     return pd.DataFrame(rows)
