@@ -49,9 +49,8 @@ from .profiles import (
     with_declared,
 )
 from .times import chapter_time, times_line, times_table
+from .toc import EXECUTED_DIR, NOTEBOOK_DIR, BookError, notebook_paths, toc_pages
 
-NOTEBOOK_DIR = Path("notebooks")
-EXECUTED_DIR = Path("book") / "executed"
 GENERATED_DIR = Path("book") / "_generated"
 BUILD_DIR = Path("_build")
 EDITIONS = ("instructor", "student")
@@ -80,50 +79,9 @@ KERNEL_QUIET = [
 Say = Callable[[str], None]
 
 
-class BookError(MovierecError):
-    """A notebook failed, wrote to stderr, or the HTML build warned."""
-
-
 def say_line(text: str) -> None:
     """One stage line on stdout, flushed at once (also when piped to a file)."""
     print(f"movierec book: {text}", flush=True)
-
-
-def toc_pages(root: Path) -> list[str]:
-    """Every page of the book as ``_toc.yml`` lists it (root first), as paths without suffix."""
-    try:
-        toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise BookError(f"{root / '_toc.yml'} cannot be read ({error}): restore it from git") from None
-    pages = [toc["root"]]
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("file"), str):
-                pages.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk({key: value for key, value in toc.items() if key != "root"})
-    return pages
-
-
-def chapter_names(root: Path) -> list[str]:
-    """The executed chapters ``_toc.yml`` lists (``book/executed/NAME``), in book order."""
-    prefix = EXECUTED_DIR.as_posix() + "/"
-    return [page.removeprefix(prefix) for page in toc_pages(root) if page.startswith(prefix)]
-
-
-def notebook_paths(root: Path) -> list[Path]:
-    """The chapters' notebook sources under ``root``, in book order; each must exist."""
-    paths = [root / NOTEBOOK_DIR / f"{name}.ipynb" for name in chapter_names(root)]
-    missing = [str(path) for path in paths if not path.exists()]
-    if missing:
-        raise BookError(f"_toc.yml lists chapters with no notebook source: {', '.join(missing)}")
-    return paths
 
 
 def notebook_parameters(notebook: str | os.PathLike) -> dict[str, dict[str, Any]]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 
 from . import blocks
+from .toc import notebook_paths
 
 INSTALL_PREFIX = "# Run this notebook yourself:"
 HIDDEN_TAGS = {"remove-cell", "remove-input", "hide-input", "hide-cell", "parameters", "injected-parameters"}
@@ -79,8 +80,6 @@ def chapter_problems(path: str | Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Lint every chapter ``_toc.yml`` lists (or the notebooks named); 1 if any lacks something."""
-    from .build import notebook_paths
-
     paths = [Path(name) for name in argv] if argv else notebook_paths(Path.cwd())
     found = [f"{path}: {problem}" for path in paths for problem in chapter_problems(path)]
     print("\n".join(found) or f"chapter form: {len(paths)} chapters, nothing missing")

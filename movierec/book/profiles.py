@@ -86,7 +86,9 @@ PARAMETERS: dict[str, Parameter] = {
     ),
     "bootstrap_samples": Parameter("int", 2000, "bootstrap resamples of the users for each 95% interval"),
     "optimum_dim": Parameter("int", 64, "embedding size of the lowest-cost-found and SGD-stability analysis"),
-    "optimum_dims": Parameter("list[int]", [16, 32, 64, 128], "embedding sizes whose lowest cost is searched for"),
+    "optimum_dims": Parameter(
+        "list[int]", [16, 32, 64, 128], "embedding sizes whose lowest cost is searched for"
+    ),
     "stability_lrs": Parameter(
         "list[float]",
         [2e-4, 1e-4, 6e-5, 4e-5, 3e-5, 1e-5],

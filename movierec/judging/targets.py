@@ -25,7 +25,7 @@ from ..data import DEFAULT_RELEASE, LIKE_THRESHOLD
 from ..data.titles import TitleIndex
 from ..errors import ParameterError
 from ..model.cost import TARGETS, check_target, target_factor
-from ..model.optimum import best_cost, heavy_ball_bound, stable_sgd_rate
+from ..model.optimum import best_cost, stable_sgd_rate
 from ..model.train import SGD_MOMENTUM, TrainConfig, TrainResult
 from ..numbers import format_lr
 from ..runs.cache import ResultCache
@@ -295,11 +295,7 @@ def search_target(
     size_rows = scored(sized, "size")
     index, _ = _best(size_rows, k, [scoring])  # never None: the largest size is the chosen run
     adam = sized[index]
-    # stable_sgd_rate is the heavy-ball bound 2 (1 + 0.9) / h; 2 (1 + beta) / h for this momentum
-    # (the factor is exactly 1 at 0.9, so the book's default runs keep their rates and keys)
-    bound = stable_sgd_rate(split.train, target, chosen.ridge, chosen.init_std) * (
-        heavy_ball_bound(1.0, sgd_momentum) / heavy_ball_bound(1.0)
-    )
+    bound = stable_sgd_rate(split.train, target, chosen.ridge, chosen.init_std, sgd_momentum)
     sgd_configs = [  # rates to 3 significant digits: readable, and the same run key every time
         replace(adam.config, optimizer="sgd", lr=float(f"{fraction * bound:.3g}"), momentum=sgd_momentum)
         for fraction in sorted(sgd_fractions, reverse=True)
