@@ -270,8 +270,8 @@ class TestSmokeKit:
             assert "mybinder" not in text and "colab.research" not in text and "executablebooks" not in text
 
     def test_every_chapter_states_its_reading_and_lab_minutes(self, smoke_book):
-        from movierec.book.build import EXECUTED_DIR, chapter_names
         from movierec.book.times import chapter_time, times_line
+        from movierec.book.toc import EXECUTED_DIR, chapter_names
 
         root, html = smoke_book
         teachers = (html / "book" / "teachers.html").read_text()
@@ -289,7 +289,7 @@ class TestSmokeKit:
         import re
         import zipfile
 
-        from movierec.book.build import chapter_names
+        from movierec.book.toc import chapter_names
 
         root, html = smoke_book
         numbers = []
@@ -339,8 +339,8 @@ class TestPdfEditions:
     def test_both_pdfs_have_page_numbers_and_a_contents_list(self, pdfs):
         import re
 
-        from movierec.book.build import chapter_names
         from movierec.book.pdf import PDF_NAMES
+        from movierec.book.toc import chapter_names
 
         root, folder = pdfs
         assert folder == root / "_build" / "pdf"
@@ -379,7 +379,7 @@ class TestPdfEditions:
         assert "Fig. 3.1" in text and "Fig. 8.1" in text
 
     def test_the_student_pdf_holds_no_solution(self, pdfs):
-        from movierec.book.build import EXECUTED_DIR, chapter_names
+        from movierec.book.toc import EXECUTED_DIR, chapter_names
 
         root, folder = pdfs
         instructor = "\n".join(self.texts(folder / "movierec-instructor.pdf"))
@@ -407,8 +407,9 @@ def assert_editions_agree(root, build, profile: str) -> None:
     import os
     import re
 
-    from movierec.book.build import EXECUTED_DIR, chapter_names, read_editions
+    from movierec.book.build import EXECUTED_DIR, read_editions
     from movierec.book.pages import read_results
+    from movierec.book.toc import chapter_names
 
     chapters = [root / EXECUTED_DIR / f"{name}.ipynb" for name in chapter_names(root)]
     instructor = build(profile, root)

@@ -15,17 +15,11 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from movierec.book.build import (
-    EXECUTED_DIR,
-    build_book,
-    chapter_names,
-    install_comment,
-    notebook_parameters,
-    repository_url,
-)
+from movierec.book.build import EXECUTED_DIR, build_book, install_comment, notebook_parameters, repository_url
 from movierec.book.lint import chapter_problems
 from movierec.book.pages import read_results
 from movierec.book.profiles import PARAMETERS
+from movierec.book.toc import chapter_names
 from movierec.errors import ParameterError
 
 COURSE_TITLES = {"Apollo 13 (1995)", "Toy Story (1995)", "Home Alone (1990)"}

@@ -1,6 +1,7 @@
-"""The machinery of the movierec book: the driver, the chapters' page helpers and sentences, the
-table renderer, the in-page recommender, the Sphinx extension, the parameter profiles and the
-course notebook's printed numbers. The library never imports from here."""
+"""The machinery of the movierec book: the driver, the table of contents and the chapter lint,
+the kernels' set-up, the table renderer, the results cell, the in-page recommender, the Sphinx
+extension and the parameter profiles. The library never imports from here, and a chapter's
+visible code never calls it."""
 
 import importlib
 
@@ -8,11 +9,9 @@ import importlib
 MODULES = (
     "build",
     "cli",
-    "course",
     "evaluation",
     "pages",
     "profiles",
-    "prose",
     "tables",
     "targets",
     "widget",

@@ -11,7 +11,6 @@ Book page: "Re-run it yourself".
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -29,13 +28,6 @@ TEXT_COLUMN_PX = 686
 CHAR_PX = {"digits": 8.9, "text": 7.7, "header": 8.6}
 CELL_PADDING_PX = 21
 COMFORTABLE_CHARS = 16  # a text cell may wrap to lines of this length without hurting the read
-_PUNCTUATION = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|$~^=:&%])")  # % opens a MyST comment
-
-
-def escape_myst(text: str) -> str:
-    """Cell text as literal MyST: markup characters escaped, line breaks flattened."""
-    flat = " ".join(str(text).split())
-    return _PUNCTUATION.sub(r"\\\1", flat) if flat else " "
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import torch
 from ..data import Likes
 from ..errors import ParameterError
 from ..model.cost import CoLikeCost
-from ..model.train import DTYPES, TrainConfig, Training, TrainResult, optimizer_classes, pick_device, train
+from ..model.train import DTYPES, TrainConfig, Training, TrainResult, pick_device, train
 from .store import RunStore
 
 
@@ -213,20 +213,6 @@ def halve(
         if config not in ended:
             ended[config] = finished(config)
     return [ended[config] for config in configs]
-
-
-def by_optimizer(results: Iterable[TrainResult]) -> dict[str, list[TrainResult]]:
-    """Runs grouped by optimizer, in the order the optimizers first appear."""
-    groups: dict[str, list[TrainResult]] = {}
-    for result in results:
-        groups.setdefault(result.config.optimizer, []).append(result)
-    return groups
-
-
-def optimizer_label(config: TrainConfig) -> str:
-    """The optimizer's name as torch spells it, with its momentum: ``Adam``, ``SGD with momentum 0.9``."""
-    name = optimizer_classes()[config.optimizer].__name__
-    return f"{name} with momentum {config.momentum:g}" if config.momentum else name
 
 
 def median_epoch_seconds(result: TrainResult) -> float:

@@ -111,21 +111,3 @@ class Workspace:
             "||X||^2": int(np.square(colikes.data.astype(np.int64)).sum()),
         }
         return pd.DataFrame({"figure": list(rows), "value": list(rows.values())})
-
-    def likes_table(self, user_ids: list[int], movie_ids: list[int]) -> pd.DataFrame:
-        """A slice of L labelled by userId (rows) and movieId (columns)."""
-        rows = [self.likes.user_index[u] for u in user_ids]
-        columns = [self.likes.movie_index[m] for m in movie_ids]
-        block = self.likes.matrix[rows][:, columns].toarray().astype(int)
-        return pd.DataFrame(
-            block, index=pd.Index(user_ids, name="userId"), columns=pd.Index(movie_ids, name="movieId")
-        )
-
-    def colike_table(self, row_ids: list[int], column_ids: list[int]) -> pd.DataFrame:
-        """A slice of X labelled by movieId on both sides, as the seed displayed it."""
-        rows = [self.likes.movie_index[m] for m in row_ids]
-        columns = [self.likes.movie_index[m] for m in column_ids]
-        block = self.colikes[rows][:, columns].toarray()
-        return pd.DataFrame(
-            block, index=pd.Index(row_ids, name="movieId"), columns=pd.Index(column_ids, name="movieId")
-        )
