@@ -23,7 +23,6 @@ from movierec.errors import StoreError, TitleError
 from movierec.judging.recommend import TitleIndex, recommend
 from movierec.model.cost import CoLikeCost
 from movierec.model.train import TrainConfig, train
-from movierec.plots import cost_curves
 from movierec.runs.store import RunStore
 from movierec.runs.study import sweep
 
@@ -100,11 +99,10 @@ def test_cost_is_nonnegative_zero_is_norm_and_permutation_invariant(dim, seed, s
 
 
 @pytest.mark.parametrize("init_std,lr", [(1e30, 0.1), (1e18, 1.0), (0.5, 1e300)])
-def test_nan_inf_and_absurd_lr_are_recorded_and_drawn(init_std, lr):
+def test_nan_inf_and_absurd_lr_are_recorded(init_std, lr):
     result = train(small_likes(), optimizer="sgd", lr=lr, init_std=init_std, epochs=20, dim=4)
     assert result.status == "diverged" and result.diverged_epoch is not None
-    figure = cost_curves([result, train(small_likes(), epochs=3, dim=4)], "with a diverged run")
-    assert figure.axes[0].get_legend() is not None
+    assert len(result.history) == result.diverged_epoch + 1
 
 
 def test_nan_at_the_first_epoch_is_epoch_zero():
