@@ -169,7 +169,7 @@ class TestSmokeBook:
         assert runs[("adam", 0.1)]["status"] == "finished"
         text = page_text(self.page(smoke_book, "03_optimizers"))
         assert "SGD blew up at its larger rates, 0.1, by epoch 1, and ran all 5 epochs at 1e-5" in text
-        assert "Adam ran all 5 epochs at every rate" in text and "In this run" not in text
+        assert "Adam ran all 5 epochs at every rate" in text and "This study trains" not in text
         assert (
             self.results(smoke_book, "04_recommendations")["keys"]
             == self.results(smoke_book, "03_optimizers")["keys"]
@@ -252,14 +252,13 @@ class TestSmokeBook:
             record = book.metadata["movierec"]
             assert record["seconds"] > 0 and "cores" in record["machine"], name
             assert f"{record['seconds']:,.1f} |" in timings.split(f"`executed/{name}`")[1].splitlines()[0]
-        assert "on all the likes" in timings
         total = timings.splitlines()[-1].split("**")[-2]
         assert (
             f"<strong>{total}</strong>" in page
             and f"{records[0].metadata['movierec']['seconds']:,.1f}" in page
         )
         assert timings.startswith("On ") and "cores:" in timings.splitlines()[0]
-        assert timings.count("\n") == len(CHAPTERS) + 5 + timings.count("on all the likes")
+        assert timings.count("\n") == len(CHAPTERS) + 5
 
     def test_rerun_page_lists_every_parameter_from_the_schema(self, smoke_book):
         _, html = smoke_book
@@ -416,7 +415,7 @@ def test_a_re_runner_adds_an_optimizer_a_threshold_and_a_chapter_with_no_other_f
     profile = yaml.safe_load((ROOT / "book" / "profiles" / "smoke.yml").read_text())
     profile.update(threshold=3.5, rounds=4)
     profile["study_lrs"] = {**profile["study_lrs"], "rmsprop": [0.01]}
-    (root / "knobs.yml").write_text(yaml.safe_dump(profile))
+    (root / "knobs.yml").write_text(yaml.safe_dump(profile, sort_keys=False))
     patch = pytest.MonkeyPatch()
     patch.setenv("MOVIEREC_DATA", str(archive))
     patch.setenv("MOVIEREC_RUNS", str(root / "runs"))

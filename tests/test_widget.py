@@ -212,7 +212,7 @@ def test_embed_html_is_the_container_then_the_stylesheet_and_scripts():
     assert widget.show().data == widget.embed_html()
 
 
-def test_on_page_exports_the_best_runs_or_says_why_the_widget_is_left_out(tmp_path):
+def test_on_page_exports_the_best_runs_within_its_budget_and_names_what_it_leaves_out(tmp_path):
     movies, ratings = tiny_tables()
     likes = mr.likes_matrix(ratings, movies)
     ws = SimpleNamespace(data=SimpleNamespace(movies=movies), likes=likes, titles=mr.TitleIndex(movies))
@@ -223,11 +223,24 @@ def test_on_page_exports_the_best_runs_or_says_why_the_widget_is_left_out(tmp_pa
     assert shown.record()["assets"] == [path.as_posix() for path in shown.asset.files]
     data = widget.read_asset(tmp_path / "recommender" / "recommender-data.js")
     assert data["popularity"][1] == "/"  # Toy Story is among the most liked
+    assert shown.offered == ("adam, lr 0.1",) and shown.left_out == ()
     left_out = widget.on_page(results[2:], ws, folder=tmp_path / "none")
-    assert "no run finished" in left_out.html and left_out.record()["assets"] == []
+    assert left_out.html == "" and left_out.record() == {
+        "assets": [],
+        "data_bytes": 0,
+        "score_error": {},
+        "offered": [],
+        "left_out": [],
+    }
     huge = fake_run("adam", 0.5, 3.0, dim=2000, n=3100)
-    assert "d = 2,000" in widget.on_page([huge], ws, folder=tmp_path / "none").html
+    too_large = widget.on_page([huge], ws, folder=tmp_path / "none")
+    assert too_large.html == "" and too_large.left_out == ("adam, lr 0.5",)
     assert not (tmp_path / "none").exists()
+    both = [fake_run("adam", 0.1, 2.0), fake_run("sgd", 0.1, 3.0), fake_run("rmsprop", 0.1, 4.0)]
+    one_run = widget.on_page(both[:1], ws, folder=tmp_path / "one").asset.data_bytes
+    kept = widget.on_page(both, ws, folder=tmp_path / "kept", budget=one_run)
+    assert kept.offered == ("adam, lr 0.1",) and kept.left_out == ("sgd, lr 0.1", "rmsprop, lr 0.1")
+    assert kept.asset is not None and list(kept.asset.score_error) == ["adam, lr 0.1"]
 
 
 def test_the_package_ships_the_widget_files():
