@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+import re
 import zipfile
 
 import pandas as pd
 import pytest
 
-from movierec.data import RELEASES, get_release, likes_matrix, load_movielens
+from movierec.data import DEFAULT_RELEASE, RELEASES, get_release, likes_matrix, load_movielens
 from movierec.errors import DataError
 
 MOVIE_TYPES = {"movieId": "int32", "title": "string", "genres": "string"}
 RATING_TYPES = {"userId": "int32", "movieId": "int32", "rating": "float32", "timestamp": "int64"}
+GROUPLENS = "https://files.grouplens.org/datasets/movielens/"  # where GroupLens serves them
 RATINGS = [(1, 10, 4.0, 978300760), (1, 20, 3.0, 978302109), (2, 20, 5.0, 978301968), (3, 10, 4.5, 978300275)]
 
 
@@ -124,18 +128,46 @@ def test_unpacked_folders_are_checked_against_known_counts(tmp_path):
     assert len(load_movielens(tmp_path / "ml-100k", dataset="ml-100k", verify=False).ratings) == 4
 
 
-def test_pins():
-    assert get_release("ml-1m").sha256 == "a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20"
-    assert (
-        get_release("ml-latest-small").sha256
-        == "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436"
-    )
-    for name in ("ml-100k", "ml-10m", "ml-20m", "ml-25m", "ml-32m", "ml-latest"):
-        assert RELEASES[name].sha256 is None and "unpinned" in RELEASES[name].note
-    for release in RELEASES.values():
-        assert release.url == f"https://files.grouplens.org/datasets/movielens/{release.name}.zip"
-    assert (get_release("ml-100k").n_movies, get_release("ml-100k").n_ratings) == (1682, 100000)
-    assert (get_release("ml-1m").n_movies, get_release("ml-1m").n_ratings) == (3883, 1000209)
+def test_pins_are_sha256_digests_or_say_why_not():
+    """The registry's form, not its values: a pin is a SHA-256 digest or None, and a release
+    without one says why; the default release, which ``make book`` downloads, is pinned."""
+    hex_digest = re.compile(r"[0-9a-f]{64}")
+    for name, release in RELEASES.items():
+        assert release.name == name and release.archive_name == f"{name}.zip"
+        assert release.url == GROUPLENS + release.archive_name, name  # the official file
+        assert release.layout in {"csv", "dat", "100k"} and release.folder, name
+        if release.sha256 is None:
+            assert "unpinned" in release.note and release.tables_sha256 is None, name
+        else:
+            assert hex_digest.fullmatch(release.sha256) and "unpinned" not in release.note, name
+        assert release.tables_sha256 is None or hex_digest.fullmatch(release.tables_sha256), name
+        for count in (release.n_movies, release.n_ratings):
+            assert count is None or (isinstance(count, int) and count > 0), name
+    pins = [pin for release in RELEASES.values() for pin in (release.sha256, release.tables_sha256) if pin]
+    assert len(set(pins)) == len(pins) >= 2
+    default = get_release(DEFAULT_RELEASE)
+    assert default.sha256 and default.tables_sha256 and default.n_movies and default.n_ratings
+
+
+def release_tables(source) -> tuple[bytes, bytes]:
+    """The bytes of ml-latest-small's movies.csv and ratings.csv, from its archive or its folder."""
+    if source.is_dir():
+        folder = source / "ml-latest-small" if (source / "ml-latest-small").is_dir() else source
+        return (folder / "movies.csv").read_bytes(), (folder / "ratings.csv").read_bytes()
+    with zipfile.ZipFile(source) as bundle:
+        return tuple(bundle.read(f"ml-latest-small/{name}") for name in ("movies.csv", "ratings.csv"))
+
+
+@pytest.mark.integration
+def test_the_default_release_is_pinned_to_the_real_archive(archive):
+    """The pins and counts of ml-latest-small against the real archive, hashed and counted here."""
+    release = get_release("ml-latest-small")
+    if archive.is_file():
+        assert hashlib.sha256(archive.read_bytes()).hexdigest() == release.sha256
+    movies, ratings = release_tables(archive)
+    assert hashlib.sha256(movies + ratings).hexdigest() == release.tables_sha256
+    rows = tuple(len(pd.read_csv(io.BytesIO(table))) for table in (movies, ratings))
+    assert rows == (release.n_movies, release.n_ratings)
 
 
 def test_pinned_archive_with_other_content_is_rejected(tmp_path):
