@@ -146,17 +146,22 @@ def reference_costs(matrix, optimizer: type[torch.optim.Optimizer], lr: float, e
 
 
 @pytest.mark.parametrize(
-    "name,optimizer",
-    [("rmsprop", torch.optim.RMSprop), ("adagrad", torch.optim.Adagrad), ("lbfgs", torch.optim.LBFGS)],
+    "name,optimizer,lr",
+    [
+        ("rmsprop", torch.optim.RMSprop, 0.02),
+        ("adagrad", torch.optim.Adagrad, 0.02),
+        ("lbfgs", torch.optim.LBFGS, 0.01),  # far from L-BFGS's stopping tolerances: no branch flips
+    ],
 )
-def test_any_torch_optimizer_by_name_including_lbfgs(name, optimizer):
-    """A run named by an optimizer's lower-case name takes that torch.optim class's steps: its
-    costs are those of the run made by hand (other optimizers' differ by 1 % or more here)."""
+def test_any_torch_optimizer_by_name_including_lbfgs(name, optimizer, lr):
+    """A run named by an optimizer's lower-case name takes that torch.optim class's steps at its
+    lr (none of them the class's default): its costs are those of the run made by hand (another
+    optimizer's, or another lr's, differ by 1 % or more here)."""
     matrix = random_likes(30, 20, 0.3, seed=4)
-    result = train(matrix, optimizer=name, lr=0.02, epochs=5, dim=3, dtype="float64", device="cpu")
+    result = train(matrix, optimizer=name, lr=lr, epochs=5, dim=3, dtype="float64", device="cpu")
     assert result.status == "finished" and result.config.optimizer == name
-    expected = reference_costs(matrix, optimizer, lr=0.02, epochs=5, dim=3)
-    assert result.history["cost"].tolist() == pytest.approx(expected, rel=1e-12)
+    expected = reference_costs(matrix, optimizer, lr=lr, epochs=5, dim=3)
+    assert result.history["cost"].tolist() == pytest.approx(expected, rel=1e-9)
     assert result.final_cost < 0.99 * expected[0]
 
 
