@@ -1,4 +1,5 @@
-"""Baselines: each score matches its definition; ALS is deterministic and silent."""
+"""Baselines: each score matches its definition; ALS is deterministic, silent and finds planted
+groups; tuning picks each grid's best point."""
 
 from __future__ import annotations
 
@@ -53,23 +54,69 @@ def test_ease_matches_the_closed_form():
     assert np.allclose(Ease(train).scores(lam), dense @ B)
 
 
-def test_als_is_deterministic_and_silent(capfd):
-    train = random_likes(40, 60, 0.15, seed=3)
-    first = als_scores(train, factors=4, regularization=0.1, seed=5)
-    second = als_scores(train, factors=4, regularization=0.1, seed=5)
-    assert first.shape == (40, 60) and np.array_equal(first, second)
+def planted_likes(sizes=(40, 30, 20, 10), per_group=20, inside=0.6, outside=0.02, seed=0):
+    """Users in groups of unequal sizes, each group liking its own 20 movies (60 % of them) and
+    almost nothing else (2 %): the likes, each user's group and each movie's. Popularity
+    recommends the largest group's movies to everyone; a model that finds the groups does not."""
+    rng = np.random.default_rng(seed)
+    users = np.repeat(np.arange(len(sizes)), sizes)
+    movies = np.repeat(np.arange(len(sizes)), per_group)
+    chance = np.where(users[:, None] == movies[None, :], inside, outside)
+    matrix = sp.csr_matrix((rng.random(chance.shape) < chance).astype(np.float32))
+    likes = Likes(matrix=matrix, user_ids=np.arange(len(users)), movie_ids=np.arange(len(movies)))
+    return likes, users, movies
+
+
+def ndcg_by_hand(scores: np.ndarray, known: sp.spmatrix, held_out: sp.spmatrix, k: int) -> float:
+    """Mean NDCG@k over the users with held-out likes, one user at a time: the movies not known
+    sorted by score (ties to the lower index), gain 1 per held-out like, discount 1/log2(rank + 1)."""
+    known, held = sp.csr_matrix(known).toarray() > 0, sp.csr_matrix(held_out).toarray() > 0
+    values = []
+    for user in np.flatnonzero(held.any(axis=1)):
+        candidates = [movie for movie in range(scores.shape[1]) if not known[user, movie]]
+        ranked = sorted(candidates, key=lambda movie: (-scores[user, movie], movie))[:k]
+        dcg = sum(1 / np.log2(rank + 2) for rank, movie in enumerate(ranked) if held[user, movie])
+        ideal = sum(1 / np.log2(rank + 2) for rank in range(min(k, held[user].sum())))
+        values.append(dcg / ideal)
+    return float(np.mean(values))
+
+
+def test_als_is_deterministic_silent_and_finds_planted_groups(capfd):
+    likes, users, movies = planted_likes()
+    split = split_likes(likes, seed=0)
+    first = als_scores(split.train, factors=4, regularization=0.1, seed=5)
+    second = als_scores(split.train, factors=4, regularization=0.1, seed=5)
+    assert first.shape == likes.matrix.shape and np.array_equal(first, second)
     captured = capfd.readouterr()
     assert captured.err == "" and captured.out == ""
+    # every user's unseen movies of their own group score above the other groups' on average
+    unseen = split.train.toarray() == 0
+    own = users[:, None] == movies[None, :]
+    for user in range(len(users)):
+        row, mine, theirs = first[user], own[user] & unseen[user], ~own[user] & unseen[user]
+        assert row[mine].mean() > row[theirs].mean(), user
+    # and its lists find the held-out likes that popularity's miss
+    popularity = popularity_scores(split.train)
+    for known, held_out in ((split.train, split.validation), (split.known("test"), split.test)):
+        als, popular = (ndcg_by_hand(scores, known, held_out, 5) for scores in (first, popularity))
+        assert als > 2 * popular and als > popular + 0.1, (als, popular)
+
+
+def ease_by_hand(train: np.ndarray, lam: float) -> np.ndarray:
+    """EASE's scores from its closed form: L (I - P / diag(P)), P = (L^T L + lam I)^-1."""
+    P = np.linalg.inv(train.T @ train + lam * np.eye(train.shape[1]))
+    return train @ (np.eye(train.shape[1]) - P / np.diag(P))
 
 
 def test_tune_baselines_tunes_and_scores_every_method():
-    matrix = random_likes(80, 60, 0.15, seed=4)
-    likes = Likes(matrix=matrix, user_ids=np.arange(80), movie_ids=np.arange(60))
+    """Each grid point's validation NDCG is the one computed here by hand; the best point (in the
+    middle of each grid, so that neither the first nor the last wins by accident) is chosen and
+    scored on the test likes; popularity is scored as its definition says."""
+    likes, _, _ = planted_likes()
     split = split_likes(likes, seed=0)
-    grids = {"ease": {"lam": [10.0, 100.0]}, "als": {"factors": [4], "reg": [0.1, 1.0]}}
+    grids = {"ease": {"lam": [1.0, 10.0, 1000.0]}, "als": {"factors": [4], "reg": [10.0, 0.1, 100.0]}}
     tuning, scored = tune_baselines(split, grids, k=5)
     rows = [method.row(5) for method in scored]
-    assert len(tuning) == 4 and set(tuning["method"]) == {"EASE", "ALS (implicit)"}
     assert [row["method"] for row in rows] == [
         "popularity",
         "item cosine, rows of X",
@@ -77,6 +124,33 @@ def test_tune_baselines_tunes_and_scores_every_method():
         "EASE",
         "ALS (implicit)",
     ]
+    train = split.train.toarray().astype(float)
+    points = {
+        "EASE": [(f"lam={lam:g}", ease_by_hand(train, lam)) for lam in grids["ease"]["lam"]],
+        "ALS (implicit)": [
+            (f"factors=4, reg={reg:g}", als_scores(split.train, 4, reg, seed=0))
+            for reg in grids["als"]["reg"]
+        ],
+    }
+    assert len(tuning) == 6 and list(tuning.columns) == ["method", "setting", "val NDCG@5"]
+    by_method = {method.method: method for method in scored}
+    for method, grid in points.items():
+        table = tuning[tuning["method"] == method]
+        validation = [ndcg_by_hand(scores, split.train, split.validation, 5) for _, scores in grid]
+        assert table["setting"].tolist() == [setting for setting, _ in grid]
+        assert table["val NDCG@5"].tolist() == pytest.approx(validation, abs=1e-12)
+        best = int(np.argmax(validation))
+        assert 0 < best < len(grid) - 1 and sorted(validation)[-2] < validation[best] - 0.005, validation
+        chosen = by_method[method]
+        assert chosen.setting == grid[best][0]
+        assert chosen.validation["NDCG"] == pytest.approx(validation[best], abs=1e-12)
+        test = ndcg_by_hand(grid[best][1], split.known("test"), split.test, 5)
+        assert chosen.test["NDCG"] == pytest.approx(test, abs=1e-12)
+    counts = np.broadcast_to(train.sum(axis=0), train.shape)
+    popularity = by_method["popularity"]
+    assert popularity.setting == "" and popularity.test["NDCG"] == pytest.approx(
+        ndcg_by_hand(counts, split.known("test"), split.test, 5), abs=1e-12
+    )
     assert all(0 <= row["test NDCG@5"] <= 1 for row in rows)
 
 
