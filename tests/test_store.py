@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
@@ -16,7 +17,7 @@ import movierec.runs.study as study_module
 from conftest import random_likes
 from movierec.data import Likes
 from movierec.errors import ParameterError, StoreError
-from movierec.model.train import TrainConfig, train
+from movierec.model.train import TrainConfig, TrainResult, train
 from movierec.runs.store import RunStore
 from movierec.runs.study import summary_table, sweep
 
@@ -83,14 +84,36 @@ def test_sweep_reuses_finished_runs_and_recomputes_damaged(tmp_path, small_likes
     assert len(calls) == 1
 
 
-def test_summary_table_columns(small_likes):
-    results = [
-        train(small_likes, epochs=2, dim=2),
-        train(small_likes, optimizer="sgd", lr=1e6, epochs=30, dim=2),
-    ]
-    table = summary_table(results)
-    assert list(table.columns) == ["optimizer", "lr", "final cost", "lowest cost", "status", "s/epoch"]
-    assert table["status"].iloc[0] == "finished" and table["status"].iloc[1].startswith("diverged at epoch")
+def made_run(
+    config: TrainConfig, costs: list[float], seconds: list[float], diverged: int | None
+) -> TrainResult:
+    """A run with the history given, as train() would return it."""
+    history = pd.DataFrame({"epoch": np.arange(len(costs)), "cost": costs, "seconds": seconds})
+    status = "finished" if diverged is None else "diverged"
+    return TrainResult(config, history, np.zeros((2, 3), np.float32), status, diverged, "data", "cpu")
+
+
+def test_summary_table_columns():
+    """Every column of the table, worked out by hand for two runs of known history: a finished
+    run whose last cost is not its lowest, and one that diverged at epoch 2 of 30."""
+    finished = made_run(TrainConfig(lr=0.1, epochs=3, dim=2), [10.0, 4.0, 6.0, 5.0], [0, 1, 3, 6], None)
+    diverged = made_run(
+        TrainConfig(optimizer="sgd", lr=1e6, epochs=30, dim=2), [10.0, 2e4, math.inf], [0, 2, 3], 2
+    )
+    expected = pd.DataFrame(
+        {
+            "optimizer": ["adam", "sgd"],
+            "lr": [0.1, 1e6],
+            "final cost": [5.0, math.inf],
+            "lowest cost": [4.0, 10.0],
+            "status": ["finished", "diverged at epoch 2"],
+            # epochs took 1, 2 and 3 s; the last interval (a cost without its step) is left out
+            "s/epoch": [1.5, 2.0],
+        }
+    )
+    pd.testing.assert_frame_equal(summary_table([finished, diverged]), expected)
+    above = expected.assign(**{"% above lowest found": [25.0, math.nan]})  # 100 (5 - 4) / 4
+    pd.testing.assert_frame_equal(summary_table([finished, diverged], lowest_found=4.0), above)
 
 
 def test_store_table_lists_runs(tmp_path, small_likes):
