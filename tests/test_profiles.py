@@ -3,12 +3,11 @@ run; each error names the profile file and the parameter's path."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import yaml
 
 from conftest import ROOT
+from movierec.book import build
 from movierec.book.cli import main
 from movierec.book.profiles import PROFILE_DIR, load_profile
 from movierec.errors import ParameterError
@@ -102,10 +101,10 @@ def test_a_bad_title_stops_the_book_before_any_run(archive, tmp_path, capsys, mo
     monkeypatch.setenv("MOVIEREC_DATA", str(archive))
     monkeypatch.setenv("MOVIEREC_RUNS", str(runs))
     monkeypatch.chdir(ROOT)
+    executed = []  # how long the check takes is measured by benchmarks/refusals.py, not asserted
+    monkeypatch.setattr(build, "execute_chapters", lambda *args, **kwargs: executed.append(args))
     profile = write_profile(tmp_path, {"dim": 4, "epochs": 2, "titles": ["Forest Gump", "Hamlet"]})
-    begun = time.perf_counter()
     assert main(["book", "--profile", profile]) == 2
-    seconds = time.perf_counter() - begun
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
     assert captured.err.startswith(
@@ -114,8 +113,7 @@ def test_a_bad_title_stops_the_book_before_any_run(archive, tmp_path, capsys, mo
     assert "did you mean 'Forrest Gump (1994)'" in captured.err
     assert "titles[1]: title 'Hamlet' matches 5 movies: Hamlet (1996)" in captured.err
     assert "training" not in captured.out and not (runs.exists() and any(runs.iterdir()))
-    print(f"\nthe book stopped on its titles after {seconds:.1f} s, no run trained")
-    assert seconds < 60
+    assert executed == []  # stopped before its chapters
 
 
 @pytest.mark.integration
