@@ -270,20 +270,53 @@ class TestSmokeKit:
             assert "mybinder" not in text and "colab.research" not in text and "executablebooks" not in text
 
     def test_every_chapter_states_its_reading_and_lab_minutes(self, smoke_book):
-        from movierec.book.times import chapter_time, times_line
-        from movierec.book.toc import EXECUTED_DIR, chapter_names
+        """Each chapter's "You will learn" box ends with the minutes that the rule stated on the
+        teachers' page gives the counts in its row there, worked out here by that rule; and the
+        counts that the built page shows are the row's: its visible lines of code (cells not
+        hidden, removed or solutions) and its exercises, at least one of them code."""
+        import html as entities
+        import math
+        import re
+
+        from movierec.book.toc import chapter_names
 
         root, html = smoke_book
         teachers = (html / "book" / "teachers.html").read_text()
-        assert "Reading minutes: the words a student reads" in teachers
+        rule = re.search(
+            r"at (\d+) words a minute, plus (\d+) s per displayed equation, (\d+) s per visible line of "
+            r"code and (\d+) s per figure or table, rounded up\. Lab minutes: per exercise, (\d+) min to "
+            r"write code that its checker tests; (\d+) min to predict, change a book parameter and re-run; "
+            r"(\d+) min to reason or derive on paper\.",
+            teachers,
+        )
+        assert rule, "the teachers' page states no rule for the minutes"
+        per_minute, per_equation, per_line, per_figure, *lab_minutes = map(int, rule.groups())
+        table = teachers.split("Reading minutes", 1)[1]
         for name in chapter_names(root):
-            time = chapter_time(root / EXECUTED_DIR / f"{name}.ipynb")
+            row = re.search(rf'href="executed/{name}\.html">.*?</tr>', table, re.S)
+            assert row, f"the teachers' table has no row for {name}"
+            cells = re.findall(r'<td class="text-right"><p>([^<]*)</p></td>', row.group(0))
+            words, equations, lines, shown = (int(cell.replace(",", "")) for cell in cells[:4])
+            exercises = [int(count) for count in cells[4].split(", ")]  # code, re-run, think
+            reading, lab = int(cells[5]), int(cells[6])
+            seconds = words * 60 / per_minute + equations * per_equation + lines * per_line
+            seconds += shown * per_figure
+            assert reading == max(1, math.ceil(seconds / 60)), (name, cells)
+            lab_by_rule = sum(minutes * count for minutes, count in zip(lab_minutes, exercises, strict=True))
+            assert lab == lab_by_rule, (name, cells)
             page = (html / "book" / "executed" / f"{name}.html").read_text()
             box = page.split('<p class="admonition-title">You will learn</p>', 1)[1].split("</div>", 1)[0]
-            assert f'<p class="movierec-times">{times_line(time)}</p>' in box, name
-            assert time.reading_minutes > 1 and time.lab_minutes > 0, name
-            row = f'{name}.html"><span class="doc">'
-            assert row in teachers.split("Reading minutes")[1], name
+            assert f'<p class="movierec-times">Reading: {reading} min \u00b7 Lab: {lab} min</p>' in box, name
+            assert reading > 1 and lab > 0, name
+            assert exercises[0] >= 1 and sum(exercises) == page.count('class="exercise admonition"'), name
+            visible, hidden = 0, {"remove-cell", "remove-input", "hide-input", "hide-cell", "solution"}
+            for cell in re.finditer(r'<div class="cell((?: tag_[\w-]+)*) docutils container">', page):
+                if hidden & set(re.findall(r"tag_([\w-]+)", cell.group(1))):
+                    continue
+                code = re.search(r'<div class="cell_input.*?<pre>(.*?)</pre>', page[cell.end() :], re.S)
+                text = entities.unescape(re.sub(r"<[^>]+>", "", code.group(1)))
+                visible += sum(1 for line in text.splitlines() if line.strip())
+            assert lines == visible, (name, lines, visible)
 
     def test_the_figure_pack_holds_every_numbered_figure_as_svg_and_png(self, smoke_book):
         import re
