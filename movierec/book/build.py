@@ -123,16 +123,21 @@ def parameters_page_table(schema: dict[str, Parameter]) -> str:
 
 def exercises_table(root: Path, schema: dict[str, Parameter]) -> str:
     """The teachers' page table of every chapter's exercises and the book parameters each one
-    names, read from the notebooks (MyST), so it never drifts from them."""
+    asks to change, read from the notebooks (MyST), so it never drifts from them. A code exercise
+    (a gated solution) changes none: a parameter it names is one its function takes."""
     rows = ["| chapter | exercise | parameters it changes |", "| --- | --- | --- |"]
     for path in notebook_paths(root):
         book = nbformat.read(path, as_version=4)
         text = "\n".join(cell.source for cell in book.cells if cell.cell_type == "markdown")
+        code = blocks.gated_labels(text)
         for exercise in blocks.exercises(text):
             named = [
                 name for name in dict.fromkeys(re.findall(r"`([a-z_]+)`", exercise.body)) if name in schema
             ]
-            parameters = ", ".join(f"`{name}`" for name in named) or "no book parameter"
+            if exercise.label in code:
+                parameters = "none: a code exercise"
+            else:
+                parameters = ", ".join(f"`{name}`" for name in named) or "no book parameter"
             rows.append(
                 f"| {{doc}}`{EXECUTED_DIR.name}/{path.stem}` | {{ref}}`{exercise.label}` | {parameters} |"
             )
