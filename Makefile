@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PROFILE ?= default
 STAMP := $(VENV)/.installed
+# axe-core for the accessibility tests (tests/test_access.py), pinned in tests/axe/package-lock.json
+AXE := tests/axe/node_modules/axe-core/axe.min.js
 
 .PHONY: book book-student book-pdf test lint format clean
 
@@ -17,8 +19,12 @@ book-student: $(STAMP)
 book-pdf: $(STAMP)
 	@$(BIN)/movierec book --profile $(PROFILE) --pdf
 
-test: $(STAMP) lint
+test: $(STAMP) $(AXE) lint
 	$(BIN)/python -m pytest
+
+$(AXE): tests/axe/package.json tests/axe/package-lock.json
+	@cd tests/axe && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(AXE)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
