@@ -7,8 +7,11 @@ the chapters (and their sections) is put after the title, each chapter starts on
 a table or displayed equation wider than the text is scaled down to fit instead of being cut.
 The page is printed twice: the first PDF tells on which page each chapter starts (read back
 with ``pdftotext``), and the second carries those page numbers in its contents. Every page's
-footer has its number. ``make book-pdf`` writes ``_build/pdf/movierec-instructor.pdf`` and
-``_build/pdf/movierec-student.pdf``. Book page: "For teachers".
+footer has its number. Each PDF is tagged (its structure tree holds the headings, lists,
+tables and each figure's alt text, the caption's words: :mod:`movierec.book.access`) and has
+an outline of the chapters and their sections (bookmarks, from the headings). ``make
+book-pdf`` writes ``_build/pdf/movierec-instructor.pdf`` and ``_build/pdf/movierec-student.pdf``.
+Book page: "For teachers".
 """
 
 from __future__ import annotations
@@ -64,6 +67,10 @@ img { max-width: 100% !important; height: auto !important; }
 .admonition, div.cell, .cell_output { max-width: 100% !important; box-sizing: border-box;
   margin-right: 0 !important; }
 pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
+.mr-figure-scroll, mjx-container[display="true"] { overflow: visible !important; }
+img { min-width: 0 !important; }
+[data-mr-scroll] { -webkit-mask-image: none !important; mask-image: none !important; }
+table.mr-table > caption::after, table.mr-table::before { content: none !important; }
 """
 #: Run in the page before printing: unfold, number chapters into a contents list, fit wide
 #: boxes, point links into the page at the page. Returns the chapters' titles, in order.
@@ -227,7 +234,8 @@ def _print_pdf(index: Path, target: Path) -> dict[str, object]:
             titles = page.evaluate(PREPARE, None)
             temporary = target.with_name(f".{target.name}.tmp")
             options = {**A4, "print_background": True, "display_header_footer": True}
-            options |= {"header_template": "<span></span>", "footer_template": FOOTER, "outline": True}
+            options |= {"header_template": "<span></span>", "footer_template": FOOTER}
+            options |= {"outline": True, "tagged": True}  # bookmarks; a structure tree with alt text
             page.pdf(path=str(temporary), **options)
             pages = chapter_pages(temporary, titles)
             page.evaluate(PREPARE, pages)
