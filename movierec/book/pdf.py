@@ -9,7 +9,9 @@ The page is printed twice: the first PDF tells on which page each chapter starts
 with ``pdftotext``), and the second carries those page numbers in its contents. Every page's
 footer has its number. Each PDF is tagged (its structure tree holds the headings, lists,
 tables and each figure's alt text, the caption's words: :mod:`movierec.book.access`) and has
-an outline of the chapters and their sections (bookmarks, from the headings). ``make
+an outline of the chapters and their sections (bookmarks: Chromium makes them from the tagged
+headings, so only a tagged PDF has them; headings are set at line height 1.4, as Chromium
+tagged a heading's text twice where its glyphs reached over a page's edge). ``make
 book-pdf`` writes ``_build/pdf/movierec-instructor.pdf`` and ``_build/pdf/movierec-student.pdf``.
 Book page: "For teachers".
 """
@@ -58,10 +60,11 @@ section.movierec-chapter { break-before: page; }
 table, figure, img, mjx-container[display="true"], .admonition-title { break-inside: avoid; }
 .admonition-title, .caption, figcaption { break-after: avoid; }
 h1, h2, h3 { break-after: avoid; }
+article :is(h1, h2, h3, h4) { line-height: 1.4 !important; }
 table.mr-table { display: table !important; width: auto !important; max-width: none !important;
   overflow: visible !important; }
 .pst-scrollable-table-container, .full-width, div.full-width.docutils.container {
-  overflow: visible !important; width: 100% !important; max-width: 100% !important; }
+  overflow: visible !important; width: auto !important; max-width: 100% !important; }
 mjx-container[display="true"] { overflow: visible !important; }
 img { max-width: 100% !important; height: auto !important; }
 .admonition, div.cell, .cell_output { max-width: 100% !important; box-sizing: border-box;
@@ -133,6 +136,14 @@ PREPARE = """(pages) => {
     const left = el.getBoundingClientRect().left;
     const room = column.right - left;
     if (el.scrollWidth > room + 1 && room > 0) el.style.zoom = String(Math.max(0.4, room / el.scrollWidth));
+    // a zoomed table lays out again (its cells wrap at the wider room the zoom leaves), so its
+    // width is measured again until it fits
+    for (let step = 0; step < 6 && el.style.zoom; step++) {
+      const box = el.getBoundingClientRect();
+      const zoom = parseFloat(el.style.zoom);
+      if (box.right <= column.right + 1 || zoom <= 0.4) break;
+      el.style.zoom = String(Math.max(0.4, zoom * (column.right - box.left - 1) / box.width));
+    }
   }
   return titles;
 }"""
