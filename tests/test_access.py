@@ -1,8 +1,8 @@
 """Accessibility (issue 32): axe-core's WCAG 2.2 AA rules on every page of both editions at a
-desktop's and a phone's width, and what axe cannot see: alt text that says what a figure shows,
-solution toggles named by their exercise, no page wider than a phone, a wide table, equation or
-line of code that shows it scrolls, figure text of 9 px or more, touch targets of 24 px or more,
-and PDFs that are tagged and have an outline.
+desktop's and a phone's width (and in the dark theme at a desktop's), and what axe cannot see:
+alt text that says what a figure shows, solution toggles named by their exercise, no page wider
+than a phone, a wide table, equation or line of code that shows it scrolls, figure text of 9 px
+or more, touch targets of 24 px or more, and PDFs that are tagged and have an outline.
 
 axe-core is the npm package pinned in ``tests/axe/package.json`` (``make test`` and ``.ci/run``
 install it with ``npm ci``); the unit tests at the top need neither it nor a browser.
@@ -160,8 +160,10 @@ def pages() -> list[str]:
     return [f"{page}.html" for page in toc_pages(ROOT)]
 
 
-def open_page(browser_, url: str, width: int):
+def open_page(browser_, url: str, width: int, mode: str = ""):
     page = browser_.new_page(viewport={"width": width, "height": 900})
+    if mode:  # the theme's colour mode, as a reader's button press leaves it
+        page.add_init_script(f"localStorage.setItem('mode', '{mode}');")
     local = "/".join(url.split("/", 3)[:3])
     page.route(lambda target: not target.startswith(local), lambda route: route.abort())
     page.goto(url, wait_until="networkidle")
@@ -236,6 +238,25 @@ def figure_text_px(html: Path, path: str, src: str) -> float:
     with Image.open(file.resolve()) as image:
         dpi = float(image.info.get("dpi", (72, 72))[0])
     return access.FIGURE_TEXT_PT * dpi / 72
+
+
+@pytest.mark.browser
+@pytest.mark.notebooks
+@pytest.mark.integration
+@pytest.mark.parametrize("path", pages())
+def test_axe_finds_nothing_serious_in_the_dark_theme(chromium, served, axe_script, path):
+    page = open_page(chromium, f"{served['instructor']}/{path}", WIDTHS["desktop"], mode="dark")
+    try:
+        assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+        violations = axe_violations(page, axe_script)
+        blocking = [
+            f"{v['id']} ({v['impact']}): {[n['html'][:120] for n in v['nodes'][:3]]}"
+            for v in violations
+            if v["impact"] in BLOCKING and v["id"] not in UNFIXABLE
+        ]
+        assert blocking == [], f"axe-core {path}, dark theme"
+    finally:
+        page.close()
 
 
 @pytest.mark.browser
