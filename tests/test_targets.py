@@ -478,3 +478,38 @@ def test_setting_effects_give_the_epochs_of_each_values_best_run(searches):
         rows = settings[settings["ridge"] == ridge]
         assert ndcg == pytest.approx(rows[column].max())
         assert epochs == int(rows.loc[rows[column].idxmax(), "epochs"])
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_recommended_runs_are_what_the_published_search_chooses(movielens, likes, tmp_path):
+    """``movierec recommend --target`` trains RECOMMENDED_RUNS' settings: they must be those the
+    default profile's search chooses on validation (chapter 8), so a change to the search that
+    moves its choice fails here instead of leaving the command behind."""
+    import yaml
+
+    from conftest import ROOT
+    from movierec.book.profiles import defaults, validate_parameters
+    from movierec.judging.targets import RECOMMENDED_RUNS, search_targets
+
+    published = {
+        **defaults(),
+        **validate_parameters(yaml.safe_load((ROOT / "book/profiles/default.yml").read_text())),
+    }
+    split = split_likes(likes, seed=published["split_seed"], data_checksum=movielens.checksum)
+    searches = search_targets(
+        RunStore(tmp_path),
+        split,
+        published["target_dims"],
+        published["target_lrs"],
+        published["target_init_stds"],
+        published["target_ridges"],
+        published["target_sgd_fractions"],
+        epochs=published["epochs"],
+        seed=published["seed"],
+        device="cpu",
+        k=published["eval_k"],
+    )
+    for target in ("cosine", "whitened"):
+        chosen = searches[target].adam.config
+        assert RECOMMENDED_RUNS[target] == {"lr": chosen.lr, "dim": chosen.dim, "init_std": chosen.init_std}
