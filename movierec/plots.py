@@ -1,10 +1,10 @@
 """Figures too long to draw on a page: each function takes data and returns a matplotlib Figure
 (fixed size and dpi). The chapters draw their other figures with matplotlib themselves.
 
-Text is sized for the page: a 7-inch figure at 110 dpi shows about 650 px wide in the book,
-so 10-point legend and tick labels stay above 10 px on screen. Legends sit outside the axes,
-so they never cover a curve, and neighbouring settings differ in colour, marker and line
-style. Book page: "Does it recommend well?".
+Text is sized for the page: a 5.3-inch figure at 110 dpi is about 580 px wide, so its 10-point
+labels keep 9 px or more on a phone's screen; legends sit outside the axes, so they never cover
+a curve, and neighbouring settings differ in colour, marker and line style. Book page: "Does it
+recommend well?".
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-FIGSIZE = (7.0, 4.2)
+FIGSIZE = (5.3, 3.6)
 DPI = 110
 DIVERGED_MARKER = "X"
 TEXT = {"tick": 10, "legend": 10, "label": 11, "title": 12}
