@@ -273,11 +273,41 @@ COLIKE_RATINGS = (
     (7, 50, 3.5),
 )
 LIKE = 4.0
+#: Half-star ratings the seeded tables draw from, thresholds' neighbours most often.
+SEEDED_RATINGS = (1.0, 2.0, 2.5, 3.0, 3.0, 3.5, 3.5, 4.0, 4.0, 4.5, 4.5, 5.0)
+
+ColikeCase = tuple[tuple[int, ...], tuple[tuple[int, int, float], ...]]
 
 
-def _colike_ratings() -> pd.DataFrame:
+def _colike_case(seed: int | None = None, size: int | None = None) -> ColikeCase:
+    """(movie_ids, ratings): the book's (COLIKE_MOVIES, COLIKE_RATINGS) without a seed; with one,
+    ``size`` movies (default 6) in an unsorted order, one never rated, 7 to 9 users, and ratings of
+    exactly 3, 3.5, 4 and 4.5 that change X, so that ``>`` for ``>=`` shows at any of those thresholds."""
+    if seed is None and size is None:
+        return COLIKE_MOVIES, COLIKE_RATINGS
+    rng = np.random.default_rng(seed)
+    n = max(3, size or 6)
+    while True:
+        movies = tuple(int(movie) for movie in rng.choice(np.arange(1, 100), n, replace=False))
+        if list(movies) == sorted(movies):
+            continue
+        never = movies[int(rng.integers(n))]
+        users = int(rng.integers(7, 10))
+        ratings = tuple(
+            (user, movie, float(rng.choice(SEEDED_RATINGS)))
+            for user in range(1, users + 1)
+            for movie in movies
+            if movie != never and rng.random() < 0.7
+        )
+        case = (movies, ratings)
+        references = [_colike_reference(threshold, case) for threshold in (3.0, 3.5, 4.0, 4.5, 5.0)]
+        if all(not np.array_equal(a, b) for a, b in itertools.pairwise(references)):
+            return case
+
+
+def _colike_ratings(case: ColikeCase | None = None) -> pd.DataFrame:
     """The co-likes exercise's ratings table, as pd.read_csv gives ratings.csv."""
-    users, movies, ratings = zip(*COLIKE_RATINGS, strict=True)
+    users, movies, ratings = zip(*(case or _colike_case())[1], strict=True)
     return pd.DataFrame(
         {
             "userId": np.array(users, dtype=np.int64),
@@ -288,19 +318,22 @@ def _colike_ratings() -> pd.DataFrame:
     )
 
 
-def _colike_reference(threshold: float = LIKE) -> np.ndarray:
+def _colike_reference(threshold: float = LIKE, case: ColikeCase | None = None) -> np.ndarray:
     """X = L^T L, zero diagonal, for the exercise's ratings at ``threshold``, via the package."""
-    movies = pd.DataFrame({"movieId": np.array(COLIKE_MOVIES, dtype=np.int64)})
-    return colike_matrix(likes_matrix(_colike_ratings(), movies, threshold)).toarray().astype(np.float64)
+    case = case or _colike_case()
+    movies = pd.DataFrame({"movieId": np.array(case[0], dtype=np.int64)})
+    return colike_matrix(likes_matrix(_colike_ratings(case), movies, threshold)).toarray().astype(np.float64)
 
 
-def _rating_matrix() -> np.ndarray:
-    """Users x movies ratings (0 where unrated), columns in COLIKE_MOVIES order."""
-    ratings = _colike_ratings()
+def _rating_matrix(case: ColikeCase | None = None) -> np.ndarray:
+    """Users x movies ratings (0 where unrated), columns in movie_ids (COLIKE_MOVIES) order."""
+    case = case or _colike_case()
+    movie_ids, rows = case
+    ratings = _colike_ratings(case)
     users = sorted(set(ratings["userId"]))
-    matrix = np.zeros((len(users), len(COLIKE_MOVIES)))
-    for user, movie, rating in COLIKE_RATINGS:
-        matrix[users.index(user), COLIKE_MOVIES.index(movie)] = rating
+    matrix = np.zeros((len(users), len(movie_ids)))
+    for user, movie, rating in rows:
+        matrix[users.index(user), movie_ids.index(movie)] = rating
     return matrix
 
 
@@ -310,16 +343,23 @@ def _other_threshold(threshold: float) -> float:
     return 4.0 if threshold == 3.5 else 3.5
 
 
-def _check_colikes_at(fn: Callable, threshold: float, typed: tuple[float, ...] = ()) -> str:
-    """The co-likes check at ``threshold``; ``typed``: thresholds an answer that passed at another
-    threshold may have typed in (named before the other slips)."""
-    movie_ids = list(COLIKE_MOVIES)
+def _check_colikes_at(
+    fn: Callable, threshold: float, typed: tuple[float, ...] = (), case: ColikeCase | None = None
+) -> str:
+    """The co-likes check at ``threshold`` on ``case`` (the book's ratings by default); ``typed``:
+    thresholds an answer that passed at another threshold may have typed in (named before the other
+    slips)."""
+    case = case or _colike_case()
+    movie_ids = list(case[0])
     n = len(movie_ids)
-    ratings = _rating_matrix()
+    ratings = _rating_matrix(case)
     users = ratings.shape[0]
     rated = int((ratings > 0).any(axis=0).sum())
+    never = [movie for movie, column in zip(movie_ids, ratings.T, strict=True) if not column.any()]
     t = f"{threshold:g}"
-    X = _array(_call(fn, _colike_ratings(), list(movie_ids), threshold), f"the {n} x {n} co-like matrix X")
+    X = _array(
+        _call(fn, _colike_ratings(case), list(movie_ids), threshold), f"the {n} x {n} co-like matrix X"
+    )
     if X.ndim != 2:
         raise _Wrong(f"X is not 2-D (shape {_shape(X.shape)}) — X is n x n, n = len(movie_ids) = {n}")
     if X.shape != (n, n):
@@ -331,13 +371,13 @@ def _check_colikes_at(fn: Callable, threshold: float, typed: tuple[float, ...] =
             )
         if X.shape == (rated, rated):
             raise _Wrong(
-                f"X is {rated} x {rated}, but movie_ids lists {n} movies: movie 60, which no one rated, "
-                "is missing — every movie in movie_ids needs a row and a column (of zeros if no one "
+                f"X is {rated} x {rated}, but movie_ids lists {n} movies: movie {never[0]}, which no one "
+                "rated, is missing — every movie in movie_ids needs a row and a column (of zeros if no one "
                 "liked it), e.g. reindex by movie_ids with fill_value=0"
             )
         raise _Wrong(f"X is {_shape(X.shape)}, not {n} x {n} — one row and one column per movie in movie_ids")
     _finite(X, "a user who did not rate a movie counts 0: fill the missing ratings with 0 (e.g. .fillna(0))")
-    expected = _colike_reference(threshold)
+    expected = _colike_reference(threshold, case)
     if _close(X, expected):
         return (
             f"X[i, j] counts the users who rated both movies i and j at the threshold or more, zero "
@@ -358,14 +398,14 @@ def _check_colikes_at(fn: Callable, threshold: float, typed: tuple[float, ...] =
         i = int(np.argmax(np.abs(np.diag(X))))
         raise _Wrong(f"the diagonal is not zero (X[{i}, {i}] = {_num(X[i, i])}) — set X_ii = 0")
     for fixed in typed:
-        if same_off_diagonal(_colike_reference(fixed)):
+        if same_off_diagonal(_colike_reference(fixed, case)):
             raise _Wrong(
                 f"called with threshold={t}, X counts the ratings >= {fixed:g}: the threshold is typed "
                 "into your code — use the threshold argument"
             )
-    if same_off_diagonal(_colike_reference(threshold + 0.25)):
+    if same_off_diagonal(_colike_reference(threshold + 0.25, case)):
         raise _Wrong(f"ratings of exactly {t} are left out (rating > {t}) — a like is rating >= threshold")
-    if same_off_diagonal(_colike_reference(threshold=0.5)):
+    if same_off_diagonal(_colike_reference(0.5, case)):
         raise _Wrong("every rating is counted, not only likes — count a user only where rating >= threshold")
     liked_ratings = np.where(ratings >= threshold, ratings, 0.0)
     if same_off_diagonal(liked_ratings.T @ liked_ratings) or same_off_diagonal(ratings.T @ ratings):
@@ -373,7 +413,8 @@ def _check_colikes_at(fn: Callable, threshold: float, typed: tuple[float, ...] =
             "X multiplies rating values — make L 0/1 (1 where rating >= threshold), so that X = L^T L "
             "counts users"
         )
-    for order in itertools.permutations(range(n)):
+    orders = itertools.permutations(range(n)) if n <= 7 else [tuple(np.argsort(movie_ids))]
+    for order in orders:
         if same_off_diagonal(expected[np.ix_(order, order)]):
             shown = [movie_ids[i] for i in order]
             raise _Wrong(
@@ -394,14 +435,19 @@ def _check_colikes_at(fn: Callable, threshold: float, typed: tuple[float, ...] =
     )
 
 
-def check_colikes(fn: Callable, threshold: float = LIKE) -> Verdict:
+def check_colikes(
+    fn: Callable, threshold: float = LIKE, *, seed: int | None = None, size: int | None = None
+) -> Verdict:
     """Check ``fn(ratings, movie_ids, threshold) -> X``: X[i, j] = users who rated movies i and j at
     ``threshold`` or more, zero diagonal, in movie_ids order (the co-likes the embeddings fit); tried
-    at the page's threshold and at a second one, so that a threshold typed into the code fails."""
+    at the page's threshold and at a second one, so that a threshold typed into the code fails.
+    ``seed`` (and ``size``, the number of movies): another ratings table drawn from that seed
+    instead of the book's, so that an answer typed in for the book's table fails."""
+    case = _colike_case(seed, size)
 
     def both(answer: Callable) -> str:
-        message = _check_colikes_at(answer, threshold)
-        _check_colikes_at(answer, _other_threshold(threshold), typed=(threshold,))
+        message = _check_colikes_at(answer, threshold, case=case)
+        _check_colikes_at(answer, _other_threshold(threshold), typed=(threshold,), case=case)
         return message
 
     both.__name__ = "_check_colikes"
@@ -414,11 +460,15 @@ def check_colikes(fn: Callable, threshold: float = LIKE) -> Verdict:
 GRADIENT_FORMULA = "4[(V V^T)V - (V L^T)L + V diag(D) - V diag(s)]"
 
 
-def _gradient_inputs() -> tuple[torch.Tensor, torch.Tensor]:
-    """Seeded V (3 x 5) and 0/1 likes L (6 users x 5 movies), float64."""
-    generator = torch.Generator().manual_seed(7)
-    V = torch.randn(3, 5, generator=generator, dtype=torch.float64)
-    L = (torch.rand(6, 5, generator=generator, dtype=torch.float64) < 0.5).to(torch.float64)
+def _gradient_inputs(seed: int | None = None, size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded V (3 x 5) and 0/1 likes L (6 users x 5 movies), float64; another seed (default 7)
+    and ``size`` movies (default 5; d = 3, or 2 when size is 3, so that a transposed answer shows)
+    draw others."""
+    n = max(2, size or 5)
+    d = 2 if n == 3 else 3
+    generator = torch.Generator().manual_seed(7 if seed is None else seed)
+    V = torch.randn(d, n, generator=generator, dtype=torch.float64)
+    L = (torch.rand(n + 1, n, generator=generator, dtype=torch.float64) < 0.5).to(torch.float64)
     return V, L
 
 
@@ -442,8 +492,8 @@ def _unmasked_cost(V: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     return (V.mT @ V - X).square().sum()
 
 
-def _check_cost_gradient(fn: Callable) -> str:
-    V, L = _gradient_inputs()
+def _check_cost_gradient(fn: Callable, seed: int | None = None, size: int | None = None) -> str:
+    V, L = _gradient_inputs(seed, size)
     d, n = V.shape
     grad = _array(_call(fn, V.clone(), L.clone()), f"the gradient, a {d} x {n} tensor like V")
     expected = _autograd(dense_cost, V, _colikes_of(L))
@@ -498,10 +548,16 @@ def _check_cost_gradient(fn: Callable) -> str:
     )
 
 
-def check_cost_gradient(fn: Callable) -> Verdict:
+def check_cost_gradient(fn: Callable, *, seed: int | None = None, size: int | None = None) -> Verdict:
     """Check ``fn(V, L) -> grad``: the exact gradient (d x n) of c(V) = sum_{i != j} (v_i^T v_j - X_ij)^2,
-    X = L^T L with a zero diagonal, against torch autograd."""
-    return _verdict("cost gradient", fn, _check_cost_gradient)
+    X = L^T L with a zero diagonal, against torch autograd; ``seed`` and ``size`` (movies) draw other
+    V and L than the book's."""
+
+    def check(answer: Callable) -> str:
+        return _check_cost_gradient(answer, seed, size)
+
+    check.__name__ = "_check_cost_gradient"
+    return _verdict("cost gradient", fn, check)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -512,17 +568,32 @@ MOMENTUM = 0.8
 MOMENTUM_STEPS = 3
 
 
-def _momentum_inputs() -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """Seeded V (2 x 3, float64) and one gradient per step."""
-    generator = torch.Generator().manual_seed(3)
-    V = torch.randn(2, 3, generator=generator, dtype=torch.float64)
-    return V, [torch.randn(2, 3, generator=generator, dtype=torch.float64) for _ in range(MOMENTUM_STEPS)]
+def _momentum_inputs(
+    seed: int | None = None, size: int | None = None
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Seeded V (2 x 3, float64; another seed than 3 and ``size`` columns draw others) and one
+    gradient per step."""
+    shape = (2, max(1, size or 3))
+    generator = torch.Generator().manual_seed(3 if seed is None else seed)
+    V = torch.randn(*shape, generator=generator, dtype=torch.float64)
+    return V, [torch.randn(*shape, generator=generator, dtype=torch.float64) for _ in range(MOMENTUM_STEPS)]
 
 
-def _sgd_states(V: torch.Tensor, grads: list[torch.Tensor]) -> list[tuple[np.ndarray, np.ndarray]]:
+def _momentum_settings(seed: int | None = None) -> tuple[float, float]:
+    """(lr, momentum): the book's (MOMENTUM_LR, MOMENTUM), or others drawn from ``seed``, so that
+    a step with the book's settings typed in fails."""
+    if seed is None:
+        return MOMENTUM_LR, MOMENTUM
+    rng = np.random.default_rng(seed)
+    return float(rng.choice([0.01, 0.02, 0.1, 0.2])), float(rng.choice([0.5, 0.6, 0.7, 0.9, 0.95]))
+
+
+def _sgd_states(
+    V: torch.Tensor, grads: list[torch.Tensor], lr: float = MOMENTUM_LR, momentum: float = MOMENTUM
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """(V, velocity) after each step of torch.optim.SGD(lr, momentum) fed these gradients."""
     parameter = V.clone().requires_grad_(True)
-    optimizer = torch.optim.SGD([parameter], lr=MOMENTUM_LR, momentum=MOMENTUM)
+    optimizer = torch.optim.SGD([parameter], lr=lr, momentum=momentum)
     states = []
     for grad in grads:
         parameter.grad = grad.clone()
@@ -549,18 +620,25 @@ def _step_pair(answer: Any, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndar
     return pair
 
 
-def _check_momentum_step(fn: Callable) -> str:
-    V, grads = _momentum_inputs()
-    lr, momentum = MOMENTUM_LR, MOMENTUM
+def _check_momentum_step(fn: Callable, seed: int | None = None, size: int | None = None) -> str:
+    V, grads = _momentum_inputs(seed, size)
+    lr, momentum = _momentum_settings(seed)
     current_V, current_velocity = V.clone(), torch.zeros_like(V)
     for step, (grad, (expected_V, expected_velocity)) in enumerate(
-        zip(grads, _sgd_states(V, grads), strict=True), start=1
+        zip(grads, _sgd_states(V, grads, lr, momentum), strict=True), start=1
     ):
         answer = _call(fn, current_V.clone(), grad.clone(), current_velocity.clone(), lr, momentum)
         new_V, new_velocity = _step_pair(answer, tuple(V.shape))
         if not (_close(new_V, expected_V) and _close(new_velocity, expected_velocity)):
             _diagnose_momentum(
-                step, new_V, new_velocity, current_V.numpy(), current_velocity.numpy(), grad.numpy()
+                step,
+                new_V,
+                new_velocity,
+                current_V.numpy(),
+                current_velocity.numpy(),
+                grad.numpy(),
+                lr,
+                momentum,
             )
         current_V, current_velocity = torch.from_numpy(new_V), torch.from_numpy(new_velocity)
     return (
@@ -576,9 +654,10 @@ def _diagnose_momentum(
     V: np.ndarray,
     velocity: np.ndarray,
     grad: np.ndarray,
+    lr: float = MOMENTUM_LR,
+    momentum: float = MOMENTUM,
 ) -> None:
     """The _Wrong for a momentum step whose (new_V, new_velocity) differ from torch's."""
-    lr, momentum = MOMENTUM_LR, MOMENTUM
     expected_velocity = momentum * velocity + grad
     expected_V = V - lr * expected_velocity
     at = f"at step {step}, "
@@ -619,10 +698,16 @@ def _diagnose_momentum(
     )
 
 
-def check_momentum_step(fn: Callable) -> Verdict:
+def check_momentum_step(fn: Callable, *, seed: int | None = None, size: int | None = None) -> Verdict:
     """Check ``fn(V, grad, velocity, lr, momentum) -> (new_V, new_velocity)``: one step of SGD with
-    heavy-ball momentum exactly as torch.optim.SGD takes it, over three successive steps."""
-    return _verdict("momentum step", fn, _check_momentum_step)
+    heavy-ball momentum exactly as torch.optim.SGD takes it, over three successive steps; ``seed``
+    draws another V, other gradients and another lr and momentum, ``size`` V's columns."""
+
+    def check(answer: Callable) -> str:
+        return _check_momentum_step(answer, seed, size)
+
+    check.__name__ = "_check_momentum_step"
+    return _verdict("momentum step", fn, check)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -657,26 +742,71 @@ def _recommend_embeddings() -> torch.Tensor:
 
 
 def _mean_scores(
-    embeddings: np.ndarray, normalise_inputs: bool = True, normalise_movies: bool = True
+    embeddings: np.ndarray,
+    normalise_inputs: bool = True,
+    normalise_movies: bool = True,
+    inputs: tuple[int, ...] = RECOMMEND_INPUTS,
 ) -> np.ndarray:
     """Each movie's mean similarity to the inputs: cosine when both sides are normalised (zero
     vectors score 0), dot products when neither is."""
     norms = np.linalg.norm(embeddings, axis=0)
     unit = embeddings * np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    queries = (unit if normalise_inputs else embeddings)[:, list(RECOMMEND_INPUTS)]
+    queries = (unit if normalise_inputs else embeddings)[:, list(inputs)]
     return (queries.T @ (unit if normalise_movies else embeddings)).mean(axis=0)
 
 
-def _ranked(scores: np.ndarray, exclude_inputs: bool = True) -> list[int]:
+def _ranked(
+    scores: np.ndarray, exclude_inputs: bool = True, inputs: tuple[int, ...] = RECOMMEND_INPUTS
+) -> list[int]:
     """Movies by decreasing score (ties to the lower index), inputs left out unless told otherwise."""
-    candidates = [j for j in range(len(scores)) if not (exclude_inputs and j in RECOMMEND_INPUTS)]
+    candidates = [j for j in range(len(scores)) if not (exclude_inputs and j in inputs)]
     return sorted(candidates, key=lambda j: (-scores[j], j))
 
 
-def _check_recommender(fn: Callable) -> str:
-    embeddings = _recommend_embeddings()
-    n, top_n = embeddings.shape[1], RECOMMEND_TOP_N
-    answer = _call(fn, embeddings.clone(), list(RECOMMEND_INPUTS), top_n)
+RecommendCase = tuple[torch.Tensor, tuple[int, ...], int, int]
+
+
+def _recommend_case(seed: int | None = None, size: int | None = None) -> RecommendCase:
+    """(embeddings, inputs, top_n, zero movie): the book's without a seed; with one, ``size``
+    movies (default 12) drawn as the book's are built: two inputs of different lengths, one long
+    movie, one zero vector whose score 0 ends the correct list, and the dot product, unnormalised
+    inputs and a NaN for the zero vector each giving another list."""
+    if seed is None and size is None:
+        return _recommend_embeddings(), RECOMMEND_INPUTS, RECOMMEND_TOP_N, ZERO_MOVIE
+    rng = np.random.default_rng(seed)
+    n = max(8, size or 12)
+    while True:
+        directions = rng.standard_normal((3, n))
+        directions /= np.linalg.norm(directions, axis=0)
+        lengths = rng.uniform(0.5, 1.5, n)
+        inputs = tuple(int(j) for j in rng.choice(n, 2, replace=False))
+        others = [j for j in range(n) if j not in inputs]
+        zero, long = (int(j) for j in rng.choice(others, 2, replace=False))
+        lengths[list(inputs)] = (3.0, 0.5)
+        lengths[long], lengths[zero] = 9.0, 0.0
+        embeddings = (directions * lengths).astype(np.float32).astype(np.float64)
+        scores = _mean_scores(embeddings, inputs=inputs)
+        top_n = sum(1 for j in others if scores[j] > 0) + 1
+        if not 3 <= top_n <= n - 4:
+            continue
+        ranking = _ranked(scores, inputs=inputs)
+        expected = ranking[:top_n]
+        rest = [j for j in ranking if j != zero]
+        slips = [
+            _ranked(_mean_scores(embeddings, False, False, inputs), inputs=inputs)[:top_n],
+            _ranked(_mean_scores(embeddings, normalise_movies=False, inputs=inputs), inputs=inputs)[:top_n],
+            _ranked(_mean_scores(embeddings, normalise_inputs=False, inputs=inputs), inputs=inputs)[:top_n],
+            [zero, *rest[: top_n - 1]],
+            rest[:top_n],
+        ]
+        if expected[-1] == zero and all(slip != expected for slip in slips):
+            return torch.tensor(embeddings, dtype=torch.float32), inputs, top_n, zero
+
+
+def _check_recommender(fn: Callable, seed: int | None = None, size: int | None = None) -> str:
+    embeddings, inputs, top_n, zero_movie = _recommend_case(seed, size)
+    n = embeddings.shape[1]
+    answer = _call(fn, embeddings.clone(), list(inputs), top_n)
     if isinstance(answer, tuple) and hasattr(answer, "indices") and hasattr(answer, "values"):
         raise _Wrong("returned torch.topk's (values, indices) — return its .indices")
     picked_values = _array(answer, f"a list of {top_n} movie indices")
@@ -701,38 +831,44 @@ def _check_recommender(fn: Callable) -> str:
         )
     if len(set(picked)) != len(picked):
         raise _Wrong(f"returned {picked}, with a movie twice — each movie once, best first")
-    scores = _mean_scores(embeddings.numpy().astype(np.float64))
-    ranking = _ranked(scores)
+    scores = _mean_scores(embeddings.numpy().astype(np.float64), inputs=inputs)
+    ranking = _ranked(scores, inputs=inputs)
     expected = ranking[:top_n]
     if picked == expected:
         return (
             f"top {top_n} by mean cosine similarity, inputs excluded, a zero-vector movie scored 0, on "
             f"{n} movies built so that the dot product, kept inputs or NaN give other lists"
         )
-    kept = [index for index in picked if index in RECOMMEND_INPUTS]
+    kept = [index for index in picked if index in inputs]
     if kept:
         raise _Wrong(
             f"the inputs are not excluded ({kept} recommended) — leave the input movies out of the list"
         )
-    others = [index for index in ranking if index != ZERO_MOVIE]
-    if picked in ([ZERO_MOVIE, *others[: top_n - 1]], others[:top_n]):
-        moved = "to the top" if picked[0] == ZERO_MOVIE else "out of the list"
+    others = [index for index in ranking if index != zero_movie]
+    if picked in ([zero_movie, *others[: top_n - 1]], others[:top_n]):
+        moved = "to the top" if picked[0] == zero_movie else "out of the list"
         raise _Wrong(
-            f"movie {ZERO_MOVIE}, whose embedding is the zero vector, scored NaN (0/0) and moved {moved} — "
+            f"movie {zero_movie}, whose embedding is the zero vector, scored NaN (0/0) and moved {moved} — "
             "score it 0: divide by the norm only where it is > 0 "
             "(or use torch.nn.functional.cosine_similarity)"
         )
     embedding_array = embeddings.numpy().astype(np.float64)
     unnormalised = (
-        _ranked(_mean_scores(embedding_array, normalise_inputs=False, normalise_movies=False))[:top_n],
-        _ranked(_mean_scores(embedding_array, normalise_movies=False))[:top_n],
+        _ranked(_mean_scores(embedding_array, False, False, inputs), inputs=inputs)[:top_n],
+        _ranked(_mean_scores(embedding_array, normalise_movies=False, inputs=inputs), inputs=inputs)[:top_n],
     )
+    longest = int(np.argmax(np.linalg.norm(embedding_array, axis=0)))
     if picked in unnormalised:
         raise _Wrong(
-            "not normalised: ranked by the dot product, so long embeddings win (movie 4) — divide by the "
-            "norms: score each movie by its mean cosine similarity to the inputs"
+            f"not normalised: ranked by the dot product, so long embeddings win (movie {longest}) — divide "
+            "by the norms: score each movie by its mean cosine similarity to the inputs"
         )
-    if picked == _ranked(_mean_scores(embedding_array, normalise_inputs=False))[:top_n]:
+    if (
+        picked
+        == _ranked(_mean_scores(embedding_array, normalise_inputs=False, inputs=inputs), inputs=inputs)[
+            :top_n
+        ]
+    ):
         raise _Wrong(
             "the inputs are not normalised (the long input outweighs the short one) — average the cosines, "
             "each input's embedding divided by its norm"
@@ -745,10 +881,16 @@ def _check_recommender(fn: Callable) -> str:
     )
 
 
-def check_recommender(fn: Callable) -> Verdict:
+def check_recommender(fn: Callable, *, seed: int | None = None, size: int | None = None) -> Verdict:
     """Check ``fn(embeddings, inputs, top_n) -> indices``: the top_n movies by mean cosine similarity
-    to the inputs, best first, inputs excluded, a zero-vector movie scoring 0."""
-    return _verdict("recommender", fn, _check_recommender)
+    to the inputs, best first, inputs excluded, a zero-vector movie scoring 0; ``seed`` and ``size``
+    (movies) draw other embeddings, inputs and top_n, built as the book's are."""
+
+    def check(answer: Callable) -> str:
+        return _check_recommender(answer, seed, size)
+
+    check.__name__ = "_check_recommender"
+    return _verdict("recommender", fn, check)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -768,19 +910,20 @@ def _quadratic_cost(V: torch.Tensor) -> torch.Tensor:
     return (weights * (V - target).square()).sum()
 
 
-def _loop_start() -> tuple[torch.Tensor, torch.optim.Optimizer]:
-    """A fresh leaf V (seeded, float64) and plain SGD over it."""
-    V = torch.randn(2, 3, generator=torch.Generator().manual_seed(5), dtype=torch.float64).requires_grad_(
-        True
-    )
+def _loop_start(seed: int | None = None) -> tuple[torch.Tensor, torch.optim.Optimizer]:
+    """A fresh leaf V (seeded, 5 unless told otherwise, float64) and plain SGD over it."""
+    generator = torch.Generator().manual_seed(5 if seed is None else seed)
+    V = torch.randn(2, 3, generator=generator, dtype=torch.float64).requires_grad_(True)
     return V, torch.optim.SGD([V], lr=LOOP_LR)
 
 
-def _loop_costs(zero_grad: bool = True, after_step: bool = False) -> np.ndarray:
+def _loop_costs(
+    zero_grad: bool = True, after_step: bool = False, seed: int | None = None, epochs: int = LOOP_EPOCHS
+) -> np.ndarray:
     """The costs a loop records: the correct one, or one without zero_grad, or after the step."""
-    V, optimizer = _loop_start()
+    V, optimizer = _loop_start(seed)
     costs = []
-    for _ in range(LOOP_EPOCHS):
+    for _ in range(epochs):
         if zero_grad:
             optimizer.zero_grad()
         cost = _quadratic_cost(V)
@@ -790,9 +933,10 @@ def _loop_costs(zero_grad: bool = True, after_step: bool = False) -> np.ndarray:
     return np.array(costs)
 
 
-def _check_training_loop(fn: Callable) -> str:
-    V, optimizer = _loop_start()
-    answer = _call(fn, _quadratic_cost, V, optimizer, LOOP_EPOCHS)
+def _check_training_loop(fn: Callable, seed: int | None = None, size: int | None = None) -> str:
+    epochs = LOOP_EPOCHS if size is None else max(2, size)
+    V, optimizer = _loop_start(seed)
+    answer = _call(fn, _quadratic_cost, V, optimizer, epochs)
     every_epoch = "return the list of every epoch's cost, one float each"
     if isinstance(answer, (int, float, np.number)) or (isinstance(answer, torch.Tensor) and answer.ndim == 0):
         raise _Wrong(f"returned one number, not a list — {every_epoch}")
@@ -808,31 +952,31 @@ def _check_training_loop(fn: Callable) -> str:
     costs = _array(answer, "a list of floats")
     if costs.ndim != 1:
         raise _Wrong(f"returned shape {_shape(costs.shape)}, not a flat list — {every_epoch}")
-    expected = _loop_costs()
+    expected = _loop_costs(seed=seed, epochs=epochs)
     if _close(costs, expected, rtol=LOOP_RTOL):
         return (
-            f"returns the {LOOP_EPOCHS} costs as floats, each before its step, matching a correct loop "
+            f"returns the {epochs} costs as floats, each before its step, matching a correct loop "
             "(zero_grad, cost, backward, step) on a quadratic cost with SGD"
         )
-    if len(costs) == 1 and LOOP_EPOCHS > 1 and np.isclose(costs[0], expected[-1], rtol=LOOP_RTOL):
+    if len(costs) == 1 and epochs > 1 and np.isclose(costs[0], expected[-1], rtol=LOOP_RTOL):
         raise _Wrong(
             "only the last cost is returned — `costs = []` is inside the loop: create the list once, "
             "before it"
         )
-    if len(costs) != LOOP_EPOCHS:
-        raise _Wrong(f"returned {len(costs)} costs for epochs = {LOOP_EPOCHS} — record one cost per epoch")
+    if len(costs) != epochs:
+        raise _Wrong(f"returned {len(costs)} costs for epochs = {epochs} — record one cost per epoch")
     _finite(costs, "record float(cost) of each epoch's cost_fn(V); SGD on this small cost does not diverge")
     if np.allclose(costs, expected[0], rtol=LOOP_RTOL):
         raise _Wrong(
             "the cost never changes — each epoch: optimizer.zero_grad(), cost.backward(), then "
             "optimizer.step() (zero_grad between backward and step erases the gradient)"
         )
-    if _close(costs, _loop_costs(zero_grad=False), rtol=LOOP_RTOL):
+    if _close(costs, _loop_costs(zero_grad=False, seed=seed, epochs=epochs), rtol=LOOP_RTOL):
         raise _Wrong(
             "gradients accumulate: optimizer.zero_grad() is missing — call it each epoch, before "
             "cost.backward()"
         )
-    if _close(costs, _loop_costs(after_step=True), rtol=LOOP_RTOL):
+    if _close(costs, _loop_costs(after_step=True, seed=seed, epochs=epochs), rtol=LOOP_RTOL):
         raise _Wrong(
             "each cost is recorded after the step — record float(cost) of the cost computed before "
             "optimizer.step()"
@@ -845,10 +989,16 @@ def _check_training_loop(fn: Callable) -> str:
     )
 
 
-def check_training_loop(fn: Callable) -> Verdict:
+def check_training_loop(fn: Callable, *, seed: int | None = None, size: int | None = None) -> Verdict:
     """Check ``fn(cost_fn, V, optimizer, epochs) -> costs``: the full-batch training loop, returning each
-    epoch's cost as a float, recorded before the step, against a correct loop."""
-    return _verdict("training loop", fn, _check_training_loop)
+    epoch's cost as a float, recorded before the step, against a correct loop; ``seed`` draws another
+    start V, ``size`` is the number of epochs (default 5)."""
+
+    def check(answer: Callable) -> str:
+        return _check_training_loop(answer, seed, size)
+
+    check.__name__ = "_check_training_loop"
+    return _verdict("training loop", fn, check)
 
 
 # ---------------------------------------------------------------------------------------------
