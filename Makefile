@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # axe-core for the accessibility tests (tests/test_access.py), pinned in tests/axe/package-lock.json
 AXE := tests/axe/node_modules/axe-core/axe.min.js
 
-.PHONY: book book-student book-pdf test lint format clean
+.PHONY: book book-student book-pdf assignments test lint format clean
 
 book: $(STAMP)
 	@$(BIN)/movierec book --profile $(PROFILE)
@@ -18,6 +18,12 @@ book-student: $(STAMP)
 # Both editions as PDF (Chromium prints them; no TeX): _build/pdf/movierec-{instructor,student}.pdf
 book-pdf: $(STAMP)
 	@$(BIN)/movierec book --profile $(PROFILE) --pdf
+
+# The course chapters' exercises as otter-grader assignments, their keys from this profile's book:
+# _build/assignments/NN_name/{student,autograder}/ (movierec grade grades a class's submissions)
+assignments: $(STAMP)
+	@$(BIN)/movierec book --profile $(PROFILE)
+	@$(BIN)/movierec assign
 
 test: $(STAMP) $(AXE) lint
 	$(BIN)/python -m pytest

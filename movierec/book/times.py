@@ -2,9 +2,9 @@
 time from the words, displayed equations, visible code lines, figures and tables a student
 reads (solutions left out), lab time from the kinds of exercises.
 
-The driver writes the teachers' page table (:func:`times_table`) and hands the per-chapter line
-(:func:`times_line`) to the Sphinx extension, which appends it to each chapter's "You will
-learn" box. Book page: "For teachers".
+The driver writes the teachers' page table (:func:`times_table`, with the 90-minute lab's plan:
+:func:`lab_plan`) and hands the per-chapter line (:func:`times_line`) to the Sphinx extension,
+which appends it to each chapter's "You will learn" box. Book page: "For teachers".
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ KIND_WORDS = {
     "rerun": "predict, change a book parameter and re-run",
     "think": "reason or derive on paper",
 }
+LAB_LENGTH = 90  # minutes of the lab the teachers' page plans
+LAB_SETUP_MINUTES = 10  # the pre-lab check (movierec check-machine) and the assignment opened
+#: Markers around the lab plan in the generated table, for the teachers' page's two includes.
+PLAN_START, PLAN_END = "<!-- the lab plan -->", "<!-- end of the lab plan -->"
 HIDDEN_TAGS = {"remove-cell", "remove-input", "hide-input", "hide-cell", "solution"}
 
 _EXERCISE = re.compile(
@@ -60,6 +64,7 @@ class ChapterTime:
     code_lines: int = 0
     figures_tables: int = 0
     exercises: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LAB_MINUTES, 0))
+    labels: dict[str, str] = field(default_factory=dict)  # each exercise's label: its kind
 
     @property
     def reading_minutes(self) -> int:
@@ -122,8 +127,9 @@ def chapter_time(notebook: str | os.PathLike) -> ChapterTime:
     glued = _glued_text(book)
     markdown = "\n\n".join(cell.source for cell in book.cells if cell.cell_type == "markdown")
     time = ChapterTime(name=os.path.splitext(os.path.basename(notebook))[0])
-    for kind in exercise_kinds(markdown).values():
+    for label, kind in exercise_kinds(markdown).items():
         time.exercises[kind] += 1
+        time.labels[label] = kind
     prose = _GATED.sub("", _SOLUTION.sub("", markdown))
     prose = _GLUE_MD.sub(lambda match: glued.get(match.group(1), "x"), prose)
     time.equations = len(_DISPLAY_MATH.findall(prose))
@@ -154,13 +160,83 @@ def rule_text() -> str:
         f"Reading minutes: the words a student reads (solutions left out, glued sentences in) at "
         f"{WORDS_PER_MINUTE} words a minute, plus {SECONDS_PER_EQUATION} s per displayed equation, "
         f"{SECONDS_PER_CODE_LINE} s per visible line of code and {SECONDS_PER_FIGURE_OR_TABLE} s per "
-        f"figure or table, rounded up. Lab minutes: per exercise, {kinds}."
+        f"figure or table, rounded up. Lab minutes: per exercise, {kinds}. The {LAB_LENGTH}-minute lab: "
+        f"{LAB_SETUP_MINUTES} minutes to start (the pre-lab check, the assignment opened), then the "
+        f"chapters' code exercises in book order while they fit; every other exercise is homework, "
+        f"and the reading comes before the lab."
     )
+
+
+def lab_chapters(times: list[ChapterTime]) -> list[ChapterTime]:
+    """The chapters whose code exercises the lab holds: from the first, in book order, while the
+    start and their code exercises fit in LAB_LENGTH minutes."""
+    chosen, used = [], LAB_SETUP_MINUTES
+    for time in times:
+        code = LAB_MINUTES["code"] * time.exercises["code"]
+        if used + code > LAB_LENGTH:
+            break
+        chosen.append(time)
+        used += code
+    return chosen
+
+
+def lab_plan(times: list[ChapterTime], doc_prefix: str = "executed") -> str:
+    """The lab's plan (MyST), from the same counts as each chapter's lab minutes: what the lab
+    holds minute by minute (the code exercises), what comes before it (reading) and after it
+    (the other exercises, as homework), chapter by chapter."""
+    chapters = lab_chapters(times)
+    rows = [
+        "| minutes | what | chapter |",
+        "| --- | --- | --- |",
+        f"| 0-{LAB_SETUP_MINUTES} | the pre-lab check (`movierec check-machine`), the assignment notebooks "
+        "opened | |",
+    ]
+    start = LAB_SETUP_MINUTES
+    for time in chapters:
+        for label, kind in time.labels.items():
+            if kind == "code":
+                end = start + LAB_MINUTES["code"]
+                chapter = f"{{doc}}`{doc_prefix}/{time.name}`"
+                rows.append(f"| {start}-{end} | {{ref}}`{label}`: {KIND_WORDS['code']} | {chapter} |")
+                start = end
+    if start < LAB_LENGTH:
+        rows.append(f"| {start}-{LAB_LENGTH} | time left: `grader.check_all()`, hand the notebooks in | |")
+    rows += [
+        "",
+        "| chapter | reading before the lab (min) | in the lab (min) | homework (min) | lab minutes of the "
+        "chapter | homework exercises |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for time in chapters:
+        homework = [label for label, kind in time.labels.items() if kind != "code"]
+        in_lab = LAB_MINUTES["code"] * time.exercises["code"]
+        shown = ", ".join(f"{{ref}}`{label}`" for label in homework) or "none"
+        rows.append(
+            f"| {{doc}}`{doc_prefix}/{time.name}` | {time.reading_minutes} | {in_lab} | "
+            f"{time.lab_minutes - in_lab} | {time.lab_minutes} | {shown} |"
+        )
+    reading = sum(time.reading_minutes for time in chapters)
+    in_lab = sum(LAB_MINUTES["code"] * time.exercises["code"] for time in chapters)
+    lab = sum(time.lab_minutes for time in chapters)
+    rows.append(
+        f"| **the lab's chapters** | **{reading}** | **{in_lab}** | **{lab - in_lab}** | **{lab}** | |"
+    )
+    later = times[len(chapters) :]
+    if later:
+        names = ", ".join(f"{{doc}}`{doc_prefix}/{time.name}`" for time in later)
+        rows += [
+            "",
+            f"The lab holds {LAB_SETUP_MINUTES + in_lab} of its {LAB_LENGTH} minutes. {names}: a second "
+            f"session or homework, {sum(t.reading_minutes for t in later)} minutes of reading and "
+            f"{sum(t.lab_minutes for t in later)} of exercises.",
+        ]
+    return "\n".join(["````{container} full-width", *rows, "````"]) + "\n"
 
 
 def times_table(times: list[ChapterTime], doc_prefix: str = "executed") -> str:
     """The teachers' page table of every chapter's minutes (MyST), with the rule above it."""
-    rows = [rule_text(), "", "````{container} full-width"]  # eight columns: wider than the text
+    rows = [rule_text(), "", PLAN_START, "", lab_plan(times, doc_prefix), PLAN_END, ""]
+    rows.append("````{container} full-width")  # eight columns: wider than the text
     rows += [
         "| chapter | words | equations | code lines | figures, tables | exercises: code, re-run, think "
         "| reading (min) | lab (min) |",
