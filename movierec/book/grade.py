@@ -28,8 +28,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 from ..errors import MovierecError
 
 TIME_LIMIT = 120  # seconds for one submission: the five chapters' solutions take about 10
@@ -101,6 +99,8 @@ def questions(zip_path: Path) -> list[Question]:
 
 def not_a_notebook(path: Path) -> str:
     """Why ``path`` is not a notebook otter can grade ('' when it is one)."""
+    import nbformat  # here, not at the top: the movierec command starts without it
+
     if not path.is_file():
         return f"no such file: {path}"
     try:
@@ -295,6 +295,7 @@ def _cell(text: str) -> str:
 
 def written_questions(assignment: Path) -> list[str]:
     """The hand-graded questions' names, from the assignment's master notebook (if it is there)."""
+    import nbformat
     import yaml
 
     masters = sorted((assignment / "master").glob("*.ipynb")) if assignment.is_dir() else []
