@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from . import blocks
+from .figures import glued_images
 from .profiles import PARAMETERS
 
 WORDS_PER_MINUTE = 200  # attentive reading of technical prose
@@ -35,16 +37,13 @@ LAB_SETUP_MINUTES = 10  # the pre-lab check (movierec check-machine) and the ass
 #: Markers around the lab plan in the generated table, for the teachers' page's two includes.
 PLAN_START, PLAN_END = "<!-- the lab plan -->", "<!-- end of the lab plan -->"
 HIDDEN_TAGS = {"remove-cell", "remove-input", "hide-input", "hide-cell", "solution"}
-
-_EXERCISE = re.compile(
-    r"^(?P<fence>`{3,}|:{3,})\{exercise\}[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S
+#: A claim's note (after its ``+++`` line), which a reader of the published book does not see.
+_CLAIM_NOTE = re.compile(
+    r"^[ \t]*(?P<fence>`{3,}|:{3,})\{claim\}[^\n]*\n(?P<claim>.*?)"
+    r"^[ \t]*\+\+\+[ \t]*\n.*?^[ \t]*(?P=fence)",
+    re.M | re.S,
 )
-_LABEL = re.compile(r"^:label: ([\w-]+)", re.M)
-_SOLUTION = re.compile(r"^(?P<fence>`{3,}|:{3,})\{solution\}.*?^(?P=fence)[ \t]*$", re.M | re.S)
-_GATED = re.compile(
-    r"^(?P<fence>`{3,}|:{3,})\{solution-start\}.*?\{solution-end\}[^\n]*\n(?P=fence)", re.M | re.S
-)
-_GATED_LABEL = re.compile(r"\{solution-start\} ([\w-]+)")
+_FIGURES = re.compile(r"\{glue:figures\}[ \t]+([\w-]+)")
 _DISPLAY_MATH = re.compile(r"\$\$.*?\$\$(?:[ \t]*\([\w-]+\))?|^`{3,}\{math\}.*?^`{3,}", re.M | re.S)
 _INLINE_MATH = re.compile(r"\$[^$\n]+\$")
 _GLUE_MD = re.compile(r"\{glue:md\}`([\w-]+)(?::\w+)?`")
@@ -98,15 +97,11 @@ def _glued_text(book: nbformat.NotebookNode) -> dict[str, str]:
 def exercise_kinds(markdown: str) -> dict[str, str]:
     """Each exercise's label and kind: ``code`` when its solution is gated (code that a
     checker tests), ``rerun`` when it names a book parameter, else ``think``."""
-    gated = set(_GATED_LABEL.findall(markdown))
+    gated = blocks.gated_labels(markdown)
     kinds = {}
-    for match in _EXERCISE.finditer(markdown):
-        body = match.group("body")
-        label = _LABEL.search(body)
-        if label is None:
-            continue
-        named = [name for name in re.findall(r"`([a-z_]+)`", body) if name in PARAMETERS]
-        kinds[label.group(1)] = "code" if label.group(1) in gated else "rerun" if named else "think"
+    for exercise in blocks.exercises(markdown):
+        named = [name for name in re.findall(r"`([a-z_]+)`", exercise.body) if name in PARAMETERS]
+        kinds[exercise.label] = "code" if exercise.label in gated else "rerun" if named else "think"
     return kinds
 
 
@@ -130,16 +125,21 @@ def chapter_time(notebook: str | os.PathLike) -> ChapterTime:
     for label, kind in exercise_kinds(markdown).items():
         time.exercises[kind] += 1
         time.labels[label] = kind
-    prose = _GATED.sub("", _SOLUTION.sub("", markdown))
+    prose = blocks.GATED.sub("", blocks.WRITTEN.sub("", markdown))
+    prose = _CLAIM_NOTE.sub(lambda match: match.group("claim"), prose)  # the published sentence only
     prose = _GLUE_MD.sub(lambda match: glued.get(match.group(1), "x"), prose)
     time.equations = len(_DISPLAY_MATH.findall(prose))
-    time.figures_tables = len(_FIGURE_OR_TABLE.findall(prose))
+    images = glued_images(book)
+    figures = sum(key.startswith(prefix + "-") for prefix in _FIGURES.findall(prose) for key in images)
+    time.figures_tables = len(_FIGURE_OR_TABLE.findall(prose)) + figures
     time.words = count_words(_DISPLAY_MATH.sub(" ", prose))
     for cell in book.cells:
         if cell.cell_type != "code" or HIDDEN_TAGS & set(cell.metadata.get("tags", [])):
             continue
         time.code_lines += sum(1 for line in cell.source.splitlines() if line.strip())
-        for output in cell.get("outputs", []):  # figures a cell shows (pages.figure, a visible plot)
+        if "remove-output" in cell.metadata.get("tags", []):
+            continue  # its figure is glued: counted where the page places it
+        for output in cell.get("outputs", []):  # figures a visible plot shows
             data = output.get("data", {})
             time.figures_tables += "image/png" in data
             shown = data.get("text/markdown", "")
