@@ -27,6 +27,7 @@ from ..runs.store import RunStore
 from .evaluate import RANK_DEPTH, Scored, Split, cosine_scores, evaluate_scores, score_method
 
 ALS_ITERATIONS = 15
+ALS_ALPHA = 1.0  # confidence 1 + alpha for a like (implicit's default, stated here)
 
 
 def popularity_scores(train: sp.spmatrix) -> np.ndarray:
@@ -102,6 +103,7 @@ def als_scores(
             factors=factors,
             regularization=regularization,
             iterations=iterations,
+            alpha=ALS_ALPHA,
             random_state=seed,
             num_threads=threads,
         )
