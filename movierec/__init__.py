@@ -26,7 +26,7 @@ from .runs.store import RunStore
 from .runs.study import summary_table, sweep
 from .runs.workspace import Workspace
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 #: Modules reached as ``mr.<name>``, loaded on first use: the command line does not pay for
 #: matplotlib, nbformat or the baselines it never touches. ``mr.book`` is the book's machinery,
