@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -167,9 +168,9 @@ class QuietHandler:
         return functools.partial(Handler, directory=str(folder))
 
 
-@pytest.fixture
-def serve():
-    """serve(folder) -> base URL of a loopback HTTP server for ``folder``; stopped after the test."""
+@contextmanager
+def serving():
+    """start(folder) -> base URL of a loopback HTTP server for ``folder``; all stopped on exit."""
     import http.server
     import threading
 
@@ -181,7 +182,16 @@ def serve():
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}"
 
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture
+def serve():
+    """serve(folder) -> base URL of a loopback HTTP server for ``folder``; stopped after the test."""
+    with serving() as start:
+        yield start

@@ -135,23 +135,10 @@ def served(editions, serve):
 @pytest.fixture(scope="module")
 def serve():
     """The conftest's ``serve`` for a whole module (the editions are served once)."""
-    import http.server
-    import threading
+    from conftest import serving
 
-    from conftest import QuietHandler
-
-    servers = []
-
-    def start(folder: Path) -> str:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), QuietHandler(folder))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    with serving() as start:
+        yield start
 
 
 def pages() -> list[str]:

@@ -35,10 +35,9 @@ import yaml
 from ..errors import MovierecError
 from . import exercises
 from .times import exercise_kinds
+from .toc import EXECUTED_DIR, NOTEBOOK_DIR
 
 ASSIGNMENTS_DIR = Path("_build") / "assignments"
-NOTEBOOK_DIR = Path("notebooks")
-EXECUTED_DIR = Path("book") / "executed"
 CODE_POINTS = 4  # a code question: all or nothing, the book's inputs and two hidden draws
 WRITTEN_POINTS = 2  # a written question, graded by hand against the key
 #: The hidden tests' draws, per checker: the arguments after the answer (None: the public
