@@ -26,14 +26,6 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "*", "h")
 DASHES = ("-", "--", "-.", ":")
 
 
-def new_figure(figsize: tuple[float, float] = FIGSIZE) -> tuple[Figure, matplotlib.axes.Axes]:
-    """A figure and axes at the book's size and dpi, detached from pyplot's state."""
-    figure = Figure(figsize=figsize, dpi=DPI, layout="constrained")
-    axes = figure.subplots()
-    _style(axes)
-    return figure, axes
-
-
 def _style(axes: matplotlib.axes.Axes) -> None:
     axes.tick_params(labelsize=TEXT["tick"])
     axes.xaxis.label.set_size(TEXT["label"])

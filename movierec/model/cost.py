@@ -136,10 +136,6 @@ class TargetFactor:
         side = self.likes @ x
         return side if self.mixing is None else self.mixing @ side
 
-    def apply_t(self, y: np.ndarray) -> np.ndarray:
-        """F^T y (y: rows of F, or rows x m)."""
-        return self.likes.T @ (y if self.mixing is None else self.mixing.T @ y)
-
     def dense(self) -> np.ndarray:
         """F as a dense rows x n array (tests and small data)."""
         scaled = self.likes.toarray()
