@@ -309,7 +309,7 @@ def pdfs(editions):
 @pytest.mark.integration
 @pytest.mark.parametrize("name", ["movierec-instructor.pdf", "movierec-student.pdf"])
 def test_the_pdfs_are_tagged_with_an_outline_and_alt_text(pdfs, name):
-    from movierec.book.build import chapter_names
+    from movierec.book.toc import chapter_names
 
     path = pdfs / name
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
