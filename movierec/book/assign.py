@@ -33,7 +33,7 @@ import nbformat
 import yaml
 
 from ..errors import MovierecError
-from . import exercises
+from . import blocks, exercises
 from .times import exercise_kinds
 from .toc import EXECUTED_DIR, NOTEBOOK_DIR
 
@@ -54,13 +54,7 @@ PLACES = {"data_path", "runs_dir"}  # parameters that say where, not what: left 
 PYTHON_VERSION = "3.11"  # the Python the book is built and tested with
 OTTER_TIMEOUT = 600  # seconds for one chapter's otter assign (it runs the solutions' tests)
 
-_FENCED = re.compile(
-    r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}[ \t]*(?P<argument>[^\n]*)\n"
-    r"(?P<body>.*?)^(?P=fence)[ \t]*$\n?",
-    re.M | re.S,
-)
 _ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<text>[^`]*)`")
-_OPTION = re.compile(r"^:[\w-]+:.*\n?", re.M)
 _DISPLAY = re.compile(r"\$\$(?P<math>.*?)\$\$[ \t]*(?:\((?P<label>[\w-]+)\))?", re.S)
 _TITLE = re.compile(r"^# (.+)$", re.M)
 
@@ -141,23 +135,24 @@ def read_chapter(path: Path) -> Chapter:
     kinds = exercise_kinds(markdown)
     solutions = {
         match.group("argument").strip(): match.group("body")
-        for match in _FENCED.finditer(markdown)
+        for match in blocks.DIRECTIVE.finditer(markdown)
         if match.group("name") == "solution"
     }
     for index, cell in enumerate(book.cells):
         if cell.cell_type != "markdown":
             continue
-        for match in _FENCED.finditer(cell.source):
+        for match in blocks.DIRECTIVE.finditer(cell.source):
             if match.group("name") == "exercise":
                 body = match.group("body")
-                label = re.search(r"^:label: ([\w-]+)", body, re.M)
+                label = blocks.LABEL.search(body)
                 if label is None:
                     continue
-                question = Question(label.group(1), kinds[label.group(1)], _OPTION.sub("", body).strip())
+                prompt = blocks.OPTION.sub("", body).strip()
+                question = Question(label.group(1), kinds[label.group(1)], prompt)
                 if question.kind == "code":
                     question.starter = _next_code(book, index, solution=False)
                 else:
-                    question.key = _OPTION.sub("", solutions.get(question.label, "")).strip()
+                    question.key = blocks.OPTION.sub("", solutions.get(question.label, "")).strip()
                 chapter.questions.append(question)
             elif match.group("name") == "solution-start":
                 label = match.group("argument").strip()
@@ -235,7 +230,7 @@ def to_markdown(text: str, context: Context) -> str:
 
     def directive(match: re.Match[str]) -> str:
         name, argument = match.group("name"), match.group("argument").strip()
-        body = _OPTION.sub("", match.group("body"))
+        body = blocks.OPTION.sub("", match.group("body"))
         caption = to_markdown(body, context).strip()
         if name == "claim":
             parts = [line.strip() for line in body.splitlines()]
@@ -286,7 +281,7 @@ def to_markdown(text: str, context: Context) -> str:
             return f"({found.group(1).capitalize()} {found.group(2)})" if found else f"({target})"
         return shown.strip()
 
-    text = _FENCED.sub(directive, text)
+    text = blocks.DIRECTIVE.sub(directive, text)
     text = _ROLE.sub(role, text)
     text = _DISPLAY.sub(lambda match: f"$${match.group('math')}$$", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

@@ -25,6 +25,12 @@ GATED_END = re.compile(rf"^{_FENCE}\{{solution-end\}}.*?{_CLOSE}\n?", re.M | re.
 GATED = re.compile(rf"^{_FENCE}\{{solution-start\}}.*?\{{solution-end\}}[^\n]*\n(?P=fence)", re.M | re.S)
 SOLUTION_LABEL = re.compile(r"\{solution(?:-start)?\} ([\w-]+)")
 GATED_LABEL = re.compile(r"\{solution-start\} ([\w-]+)")
+#: Any fenced directive: its name, the argument on its opening line and its body (options included).
+DIRECTIVE = re.compile(
+    rf"^{_FENCE}\{{(?P<name>[\w:-]+)\}}[ \t]*(?P<argument>[^\n]*)\n(?P<body>.*?){_CLOSE}\n?", re.M | re.S
+)
+#: A directive's option line (``:label: ...``, ``:class: ...``).
+OPTION = re.compile(r"^:[\w-]+:.*\n?", re.M)
 
 
 @dataclass(frozen=True)
